@@ -1,0 +1,80 @@
+//! `ApiError`: Docker's error JSON (`{"message": …}`) with Docker's status codes,
+//! and the mapping from each engine error to them.
+
+use crate::db::DbError;
+use crate::image::ImageError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use berth_types::ErrorResponse;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, message = %self.message, "request failed");
+        }
+        (
+            self.status,
+            Json(ErrorResponse {
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<ImageError> for ApiError {
+    fn from(e: ImageError) -> Self {
+        let status = match &e {
+            ImageError::NotFound(_) => StatusCode::NOT_FOUND,
+            ImageError::Conflict(_) => StatusCode::CONFLICT,
+            ImageError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            ImageError::Reference(_)
+            | ImageError::Digest(_)
+            | ImageError::InvalidArchive(_)
+            | ImageError::UnsafeEntry { .. }
+            | ImageError::DigestMismatch { .. }
+            | ImageError::Invalid(_)
+            | ImageError::Json { .. } => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::internal(format!("internal task failed: {e}"))
+    }
+}

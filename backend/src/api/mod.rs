@@ -1,0 +1,176 @@
+//! The HTTP face of the daemon: the Docker Engine API (versioned `/v1.40`…`/v1.47`
+//! and unversioned paths), Docker's headers and error JSON, and the dashboard's
+//! static files. Handlers are thin: they parse, call an engine module (in
+//! `spawn_blocking` where it blocks), record events, and shape JSON.
+
+pub mod error;
+pub mod events;
+pub mod images;
+pub mod params;
+pub mod system;
+pub mod ui;
+
+use crate::db::Db;
+use crate::image::ImageStore;
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use berth_types::{API_VERSION, MIN_API_VERSION};
+use error::ApiError;
+use futures_util::FutureExt;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub images: Arc<ImageStore>,
+    pub db: Db,
+    pub data_root: PathBuf,
+    pub ui: Option<ui::UiAssets>,
+    /// A random id of this daemon's data root (`docker info` shows it).
+    pub daemon_id: String,
+}
+
+pub type State = axum::extract::State<Arc<AppState>>;
+
+/// Which listener a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Listener {
+    /// The root-only unix socket: trusted like docker.sock.
+    Unix,
+    /// TCP: dashboard and remote clients.
+    Tcp,
+}
+
+/// Who made a request, for the event log.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            return Ok(Actor(format!("tcp:{}", addr.ip())));
+        }
+        Ok(Actor("root".into()))
+    }
+}
+
+/// The API routes (paths without a version prefix).
+fn api_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/_ping", get(system::ping).head(system::ping))
+        .route("/version", get(system::version))
+        .route("/info", get(system::info))
+        .route("/events", get(events::events))
+        .route("/images/json", get(images::list))
+        .route("/images/get", get(images::save_many))
+        .route("/images/load", post(images::load))
+        .route("/images/create", post(images::create))
+        .route(
+            "/images/{*rest}",
+            get(images::get_dispatch)
+                .post(images::post_dispatch)
+                .delete(images::remove),
+        )
+}
+
+/// The whole service for one listener: version rewriting and Docker's headers
+/// wrap the router, so they apply before routing and to every response.
+pub fn service(state: Arc<AppState>, listener: Listener) -> Router {
+    let mut app = api_routes();
+    if listener == Listener::Tcp && state.ui.is_some() {
+        app = app.fallback(ui::serve);
+    } else {
+        app = app.fallback(not_found);
+    }
+    let app = app.method_not_allowed_fallback(not_found).with_state(state);
+    Router::new()
+        .fallback_service(app)
+        .layer(middleware::from_fn(strip_version))
+        .layer(middleware::from_fn(docker_headers))
+        .layer(middleware::from_fn(catch_panic))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("page not found")
+}
+
+/// `/v1.45/images/json` → `/images/json`, refusing versions out of range.
+async fn strip_version(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if let Some(rest) = path.strip_prefix("/v") {
+        let (ver, tail) = rest.split_once('/').map_or((rest, ""), |(v, t)| (v, t));
+        if let Some(v) = parse_version(ver) {
+            if v > parse_version(API_VERSION).expect("valid constant") {
+                return ApiError::bad_request(format!(
+                    "client version {ver} is too new. Maximum supported API version is {API_VERSION}"
+                ))
+                .into_response();
+            }
+            if v < parse_version(MIN_API_VERSION).expect("valid constant") {
+                return ApiError::bad_request(format!(
+                    "client version {ver} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+                ))
+                .into_response();
+            }
+            let new_path = format!("/{tail}");
+            let pq = match req.uri().query() {
+                Some(q) => format!("{new_path}?{q}"),
+                None => new_path,
+            };
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = pq.parse().ok();
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn parse_version(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+async fn docker_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::SERVER,
+        HeaderValue::from_static(concat!("Berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
+    );
+    h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
+    h.insert("Ostype", HeaderValue::from_static("linux"));
+    res
+}
+
+/// A handler that panics answers 500 in Docker's format instead of dropping the connection.
+async fn catch_panic(req: Request, next: Next) -> Response {
+    match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(res) => res,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(panic = %msg, "handler panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error: {msg}"),
+            )
+            .into_response()
+        }
+    }
+}

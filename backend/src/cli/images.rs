@@ -1,0 +1,446 @@
+//! Image commands of the CLI: images, import, load, save, tag, rmi, history, inspect.
+
+use super::format::{ago, ellipsis, human_size, Table};
+use super::http::{self, Client, ClientError};
+use anyhow::{bail, Context, Result};
+use berth_types::{short_id, HistoryItem, ImageDeleteItem, ImageSummary, JsonMessage};
+use clap::Args;
+use hyper::Method;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// `["k=v", "k2=v2"]` → the API's `{"k": {"v": true}}` filters JSON.
+pub fn filters_json(filters: &[String]) -> Result<String> {
+    let mut map = serde_json::Map::new();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("bad format of filter {f:?} (expected name=value)"))?;
+        let entry = map
+            .entry(k.to_string())
+            .or_insert_with(|| serde_json::json!({}));
+        entry[v] = serde_json::Value::Bool(true);
+    }
+    Ok(serde_json::Value::Object(map).to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show all images (default hides intermediate images)
+    #[arg(short, long)]
+    all: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show digests
+    #[arg(long)]
+    digests: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Filter output based on conditions provided (dangling=, reference=, label=, before=, since=)
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Only images of this repository (and tag)
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    reference: Option<String>,
+}
+
+pub async fn images(client: &Client, a: ImagesArgs) -> Result<ExitCode> {
+    let mut filters = a.filter.clone();
+    if let Some(r) = &a.reference {
+        filters.push(format!("reference={r}"));
+    }
+    let q = query(&[
+        ("all", if a.all { "1" } else { "0" }),
+        ("filters", &filters_json(&filters)?),
+    ]);
+    let list: Vec<ImageSummary> = client.get_json(&format!("/images/json?{q}")).await?;
+    let id_of = |id: &str| {
+        if a.no_trunc {
+            id.to_string()
+        } else {
+            short_id(id).to_string()
+        }
+    };
+    if a.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for i in &list {
+            if seen.insert(i.id.clone()) {
+                println!("{}", id_of(&i.id));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if a.digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    let mut t = Table::new(&header);
+    for i in &list {
+        let tags: Vec<(String, String)> = if i.repo_tags.is_empty() {
+            vec![("<none>".into(), "<none>".into())]
+        } else {
+            i.repo_tags.iter().map(|t| split_tag(t)).collect()
+        };
+        for (repo, tag) in tags {
+            let mut row = vec![repo.clone(), tag];
+            if a.digests {
+                let d = i
+                    .repo_digests
+                    .iter()
+                    .find(|d| d.starts_with(&format!("{repo}@")))
+                    .and_then(|d| d.split_once('@'))
+                    .map(|(_, d)| d.to_string());
+                row.push(d.unwrap_or_else(|| "<none>".into()));
+            }
+            row.extend([id_of(&i.id), ago(i.created), human_size(i.size)]);
+            t.row(row);
+        }
+    }
+    print!("{}", t.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `127.0.0.1:5000/x:v1` → (`127.0.0.1:5000/x`, `v1`).
+fn split_tag(t: &str) -> (String, String) {
+    let slash = t.rfind('/').map_or(0, |i| i + 1);
+    match t[slash..].rfind(':') {
+        Some(i) => (t[..slash + i].to_string(), t[slash + i + 1..].to_string()),
+        None => (t.to_string(), "<none>".into()),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The archive: a file path or - for STDIN
+    #[arg(value_name = "file|-")]
+    source: String,
+    /// Name and optionally a tag for the image
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    reference: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long)]
+    change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short, long)]
+    message: Option<String>,
+}
+
+pub async fn import(client: &Client, a: ImportArgs) -> Result<ExitCode> {
+    if a.source.starts_with("http://") || a.source.starts_with("https://") {
+        bail!(
+            "importing from a URL is not supported: download {} first and import the file",
+            a.source
+        );
+    }
+    let body = open_input(Some(&a.source)).await?;
+    let mut pairs = vec![("fromSrc", "-")];
+    if let Some(r) = &a.reference {
+        pairs.push(("repo", r));
+    }
+    if let Some(m) = &a.message {
+        pairs.push(("message", m));
+    }
+    for c in &a.change {
+        pairs.push(("changes", c));
+    }
+    let res = client
+        .send(
+            Method::POST,
+            &format!("/images/create?{}", query(&pairs)),
+            body,
+            Some("application/x-tar"),
+        )
+        .await?;
+    print_json_stream(res).await
+}
+
+/// The request body for a file argument, or STDIN for `-`/none.
+async fn open_input(path: Option<&str>) -> Result<http::ReqBody> {
+    match path {
+        None | Some("-") => {
+            if std::io::stdin().is_terminal() {
+                bail!("requested load from stdin, but stdin is empty");
+            }
+            Ok(http::reader_body(tokio::io::stdin()))
+        }
+        Some(p) => {
+            let f = tokio::fs::File::open(p)
+                .await
+                .with_context(|| format!("open {p}"))?;
+            Ok(http::reader_body(f))
+        }
+    }
+}
+
+/// Prints an NDJSON progress stream; an error line makes the command fail.
+async fn print_json_stream(res: hyper::Response<hyper::body::Incoming>) -> Result<ExitCode> {
+    let mut failed = None;
+    http::for_each_line(res, |line| {
+        let m: JsonMessage = serde_json::from_slice(line)
+            .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
+        if let Some(e) = m.error {
+            failed = Some(e);
+        } else if let Some(s) = m.stream {
+            print!("{s}");
+        } else if let Some(s) = m.status {
+            match m.id {
+                Some(id) => println!("{id}: {s}"),
+                None => println!("{s}"),
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    std::io::stdout().flush().ok();
+    match failed {
+        Some(e) => bail!("{e}"),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from tar archive file, instead of STDIN
+    #[arg(short, long)]
+    input: Option<String>,
+    /// Suppress the load output
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub async fn load(client: &Client, a: LoadArgs) -> Result<ExitCode> {
+    let body = open_input(a.input.as_deref()).await?;
+    let q = if a.quiet { "?quiet=1" } else { "" };
+    let res = client
+        .send(
+            Method::POST,
+            &format!("/images/load{q}"),
+            body,
+            Some("application/x-tar"),
+        )
+        .await?;
+    print_json_stream(res).await
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long)]
+    output: Option<String>,
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<String>,
+}
+
+pub async fn save(client: &Client, a: SaveArgs) -> Result<ExitCode> {
+    if a.output.is_none() && std::io::stdout().is_terminal() {
+        bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    }
+    let pairs: Vec<(&str, &str)> = a.images.iter().map(|n| ("names", n.as_str())).collect();
+    let res = client
+        .send(
+            Method::GET,
+            &format!("/images/get?{}", query(&pairs)),
+            http::empty(),
+            None,
+        )
+        .await?;
+    match &a.output {
+        Some(path) => {
+            // Write beside the target and rename, so a failed save leaves no partial file.
+            let tmp = format!("{path}.berth-tmp");
+            let mut f = tokio::fs::File::create(&tmp)
+                .await
+                .with_context(|| format!("create {tmp}"))?;
+            if let Err(e) = http::copy_body(res, &mut f).await {
+                tokio::fs::remove_file(&tmp).await.ok();
+                return Err(e.into());
+            }
+            tokio::fs::rename(&tmp, path)
+                .await
+                .with_context(|| format!("write {path}"))?;
+        }
+        None => {
+            http::copy_body(res, &mut tokio::io::stdout()).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+    source: String,
+    #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+    target: String,
+}
+
+pub async fn tag(client: &Client, a: TagArgs) -> Result<ExitCode> {
+    let target = crate::image::Reference::parse(&a.target).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tag = target.tag().unwrap_or("latest").to_string();
+    let q = query(&[("repo", &target.familiar_repository()), ("tag", &tag)]);
+    client
+        .send(
+            Method::POST,
+            &format!("/images/{}/tag?{q}", a.source),
+            http::empty(),
+            None,
+        )
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Force removal of the image
+    #[arg(short, long)]
+    force: bool,
+    /// Do not delete untagged parents
+    #[arg(long)]
+    no_prune: bool,
+    #[arg(required = true, value_name = "IMAGE")]
+    images: Vec<String>,
+}
+
+pub async fn rmi(client: &Client, a: RmiArgs) -> Result<ExitCode> {
+    let q = query(&[
+        ("force", if a.force { "1" } else { "0" }),
+        ("noprune", if a.no_prune { "1" } else { "0" }),
+    ]);
+    let mut failed = false;
+    for name in &a.images {
+        match client
+            .call_json::<Vec<ImageDeleteItem>>(Method::DELETE, &format!("/images/{name}?{q}"))
+            .await
+        {
+            Ok(items) => {
+                for i in items {
+                    if let Some(u) = i.untagged {
+                        println!("Untagged: {u}");
+                    }
+                    if let Some(d) = i.deleted {
+                        println!("Deleted: {d}");
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Don't truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print sizes and dates in human readable format
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set)]
+    human: bool,
+    image: String,
+}
+
+pub async fn history(client: &Client, a: HistoryArgs) -> Result<ExitCode> {
+    let items: Vec<HistoryItem> = client
+        .get_json(&format!("/images/{}/history", a.image))
+        .await?;
+    let id_of = |id: &str| {
+        if a.no_trunc || id == "<missing>" {
+            id.to_string()
+        } else {
+            short_id(id).to_string()
+        }
+    };
+    if a.quiet {
+        for i in &items {
+            println!("{}", id_of(&i.id));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
+    for i in &items {
+        let created_by = i.created_by.replace('\t', " ");
+        let created_by = if a.no_trunc {
+            created_by
+        } else {
+            ellipsis(&created_by, 45)
+        };
+        let (created, size) = if a.human {
+            (ago(i.created), human_size(i.size))
+        } else {
+            (
+                crate::timefmt::rfc3339_of_nanos(i.created * 1_000_000_000),
+                i.size.to_string(),
+            )
+        };
+        t.row(vec![
+            id_of(&i.id),
+            created,
+            created_by,
+            size,
+            i.comment.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Only inspect objects of this type (image)
+    #[arg(long = "type")]
+    kind: Option<String>,
+    #[arg(required = true, value_name = "NAME|ID")]
+    names: Vec<String>,
+}
+
+pub async fn inspect(client: &Client, a: InspectArgs) -> Result<ExitCode> {
+    if let Some(k) = a.kind.as_deref().filter(|k| *k != "image") {
+        bail!("\"{k}\" is not a valid value for --type: this daemon has only images so far");
+    }
+    let mut out = Vec::new();
+    let mut failed = false;
+    for n in &a.names {
+        match client
+            .get_json::<serde_json::Value>(&format!("/images/{n}/json"))
+            .await
+        {
+            Ok(v) => out.push(v),
+            Err(ClientError::Daemon { status, .. }) if status == hyper::StatusCode::NOT_FOUND => {
+                eprintln!("Error: No such object: {n}");
+                failed = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&out, &mut ser)?;
+    println!("{}", String::from_utf8_lossy(&buf));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,198 @@
+//! The `berth` command line: `berth daemon` serves; every other command is a
+//! docker-style client of the API, with docker's verbs (both the short form
+//! and the `image …` management form), flags, tables and exit codes.
+
+pub mod format;
+pub mod http;
+pub mod images;
+pub mod system;
+
+use crate::daemon::{self, DaemonConfig, DEFAULT_DATA_ROOT, DEFAULT_HOST};
+use clap::{Args, Parser, Subcommand};
+use http::{Client, ClientError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "A self-hosted container engine that speaks the Docker Engine API"
+)]
+pub struct Cli {
+    /// Daemon socket to connect to (default unix:///run/berth/berth.sock, or $BERTH_HOST)
+    #[arg(short = 'H', long = "host")]
+    host: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Berth daemon
+    Daemon(DaemonArgs),
+    /// Show the Berth version information
+    Version,
+    /// Display system-wide information
+    Info,
+    /// Get real time events from the server
+    Events(system::EventsArgs),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(images::ImportArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(images::LoadArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(images::SaveArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Remove one or more images
+    Rmi(images::RmiArgs),
+    /// Show the history of an image
+    History(images::HistoryArgs),
+    /// Return low-level information on Berth objects
+    Inspect(images::InspectArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage Berth
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImageCommand {
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(images::ImportArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(images::LoadArgs),
+    /// Save one or more images to a tar archive
+    Save(images::SaveArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Remove one or more images
+    #[command(visible_alias = "remove", visible_alias = "rmi")]
+    Rm(images::RmiArgs),
+    /// Show the history of an image
+    History(images::HistoryArgs),
+    /// Display detailed information on one or more images
+    Inspect(images::InspectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SystemCommand {
+    /// Display system-wide information
+    Info,
+    /// Get real time events from the server
+    Events(system::EventsArgs),
+}
+
+#[derive(Debug, Args)]
+struct DaemonArgs {
+    /// Root directory of persistent Berth state
+    #[arg(long, default_value = DEFAULT_DATA_ROOT)]
+    data_root: PathBuf,
+    /// Daemon socket(s) to listen on: unix:///path or tcp://HOST:PORT (repeatable)
+    #[arg(short = 'H', long = "host")]
+    hosts: Vec<String>,
+    /// Directory of the built dashboard (default /usr/local/share/berth/ui)
+    #[arg(long, env = "BERTH_UI_DIR")]
+    ui_dir: Option<PathBuf>,
+    /// Log level filter (error, warn, info, debug, trace)
+    #[arg(short = 'l', long, default_value = "info")]
+    log_level: String,
+}
+
+/// Parses arguments, runs the command and maps failures to docker's exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: cannot start the async runtime: {e}");
+            return ExitCode::from(125);
+        }
+    };
+    if let Command::Daemon(args) = cli.command {
+        init_logging(&args.log_level);
+        let cfg = DaemonConfig {
+            data_root: args.data_root,
+            hosts: args.hosts,
+            ui_dir: args.ui_dir,
+        };
+        return match rt.block_on(daemon::run(cfg)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                eprintln!("berth daemon: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let host = cli
+        .host
+        .or_else(|| std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| DEFAULT_HOST.into());
+    let client = match Client::new(&host) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(125);
+        }
+    };
+    match rt.block_on(run_client(&client, cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", error_text(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn error_text(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<ClientError>() {
+        Some(c) => c.to_string(),
+        None => format!("Error: {e:#}"),
+    }
+}
+
+async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCode> {
+    use images as i;
+    match command {
+        Command::Daemon(_) => unreachable!("handled before"),
+        Command::Version => system::version(client).await,
+        Command::Info | Command::System(SystemCommand::Info) => system::info(client).await,
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            system::events(client, a).await
+        }
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => i::images(client, a).await,
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(client, a).await,
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(client, a).await,
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => i::save(client, a).await,
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => i::tag(client, a).await,
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => i::rmi(client, a).await,
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            i::history(client, a).await
+        }
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
+            i::inspect(client, a).await
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn,hyper=warn"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

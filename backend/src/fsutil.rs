@@ -1,0 +1,83 @@
+//! Small filesystem helpers shared by the stores: unique scratch names, a guard
+//! that removes scratch paths unless kept, and crash-safe atomic file writes
+//! (write, fsync, rename, fsync the directory).
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A path under `dir` that no other call in this process (or another process) returns.
+pub fn unique_path(dir: &Path, prefix: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    dir.join(format!("{prefix}-{}-{n}-{nanos:x}", std::process::id()))
+}
+
+/// Removes a scratch file or directory when dropped, unless [`ScratchGuard::keep`] was called.
+#[derive(Debug)]
+pub struct ScratchGuard {
+    path: Option<PathBuf>,
+}
+
+impl ScratchGuard {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path: Some(path) }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.path
+            .as_deref()
+            .expect("scratch path is present until kept")
+    }
+
+    /// Disarms the guard and returns the path.
+    pub fn keep(mut self) -> PathBuf {
+        self.path
+            .take()
+            .expect("scratch path is present until kept")
+    }
+}
+
+impl Drop for ScratchGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.take() {
+            remove_any(&p);
+        }
+    }
+}
+
+/// Removes a file or a directory tree; missing is fine.
+pub fn remove_any(p: &Path) {
+    let res = match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
+        Ok(_) => fs::remove_file(p),
+        Err(_) => Ok(()),
+    };
+    if let Err(e) = res {
+        tracing::warn!(path = %p.display(), error = %e, "could not remove scratch path");
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new content.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = unique_path(dir, ".tmp");
+    let guard = ScratchGuard::new(tmp);
+    let mut f = File::create(guard.path())?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(guard.path(), path)?;
+    guard.keep();
+    sync_dir(dir)
+}
+
+/// fsyncs a directory so that a rename into it survives a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,26 @@
+//! The application frame: the sidebar with navigation and the content area.
+//! New pages add their link to `NAV`.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// (section, label, path) of every page in the sidebar.
+const NAV: &[(&str, &str, &str)] = &[("Local", "Images", "/ui/images")];
+
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    view! {
+        <div class="shell">
+            <aside class="sidebar">
+                <div class="brand"><img src="/favicon.svg" alt=""/>"Berth"</div>
+                <nav>
+                    {NAV.iter().map(|(section, label, href)| view! {
+                        <div class="nav-section">{*section}</div>
+                        <A href=*href>{*label}</A>
+                    }).collect_view()}
+                </nav>
+            </aside>
+            <main class="content">{children()}</main>
+        </div>
+    }
+}

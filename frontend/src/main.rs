@@ -1,0 +1,32 @@
+//! Berth's dashboard: a Leptos client-side app. It talks only to the daemon's
+//! Engine API (the same one the docker CLI uses) and routes under `/ui/…`.
+
+mod api;
+mod layout;
+mod pages;
+mod time;
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+#[component]
+fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <layout::Shell>
+                <Routes fallback=|| view! { <pages::NotFound/> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/ui/images"/> }/>
+                    <Route path=path!("/ui") view=|| view! { <Redirect path="/ui/images"/> }/>
+                    <Route path=path!("/ui/images") view=pages::images::ImagesPage/>
+                    <Route path=path!("/ui/images/:id") view=pages::image_detail::ImageDetail/>
+                </Routes>
+            </layout::Shell>
+        </Router>
+    }
+}
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

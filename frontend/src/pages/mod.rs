@@ -1,0 +1,14 @@
+//! One module per page.
+
+pub mod image_detail;
+pub mod images;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <div class="page-head"><h1>"Page not found"</h1></div>
+        <p class="muted">"There is nothing here. "<a href="/ui/images">"Go to images"</a></p>
+    }
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# setup.sh — install what building, running and testing Berth needs on a fresh
+# Debian 12 machine (root, rustup stable, only package registries reachable).
+# Idempotent: every step checks before it acts, and a stamp makes a repeat run
+# of unchanged setup a no-op.
+#
+#   apt: Debian's rustc-web toolchain (wasm32 std built from source), lld,
+#        busybox-static (the starter image), skopeo (archive interop tests),
+#        chromium + chromium-driver (browser tests)
+#   npm: binaryen (wasm-opt) under $WASM_TOOLS_DIR
+#   cargo: wasm-bindgen-cli pinned to the version in frontend/Cargo.lock
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${BERTH_CACHE:-/var/cache/berth}"
+WASM_TOOLS_DIR="${WASM_TOOLS_DIR:-$CACHE/wasm-tools}"
+BINARYEN_NPM_VERSION=132.0.0
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+wbg_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$here/frontend/Cargo.lock")"
+stamp="$CACHE/setup-$(cat "$0" "$here/frontend/Cargo.lock" | sha256sum | cut -c1-16).done"
+if [ -f "$stamp" ] && command -v wasm-bindgen >/dev/null && [ -x /usr/bin/rustc ] && command -v chromedriver >/dev/null; then
+  exit 0
+fi
+mkdir -p "$CACHE"
+
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -o DPkg::Lock::Timeout=600 -y -q)
+updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$updated" -eq 0 ]; then log "apt-get update"; "${APT[@]}" update >/dev/null; updated=1; fi
+  log "apt-get install ${missing[*]}"
+  "${APT[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+apt_install rustc-web cargo-web rust-web-src rust-web-llvm busybox-static skopeo \
+  chromium chromium-driver fonts-dejavu-core curl ca-certificates bc
+# /usr/bin/rust-lld points at lld-NN, which rust-web-llvm does not pull in.
+lld="$(readlink /usr/bin/rust-lld || true)"
+case "$lld" in lld-[0-9]*) apt_install "$lld" ;; *) log "unexpected /usr/bin/rust-lld -> '$lld'"; exit 1 ;; esac
+/usr/bin/rustc --print target-list | grep -qx wasm32-unknown-unknown || { log "Debian rustc lacks wasm32"; exit 1; }
+
+# wasm-opt from npm's binaryen (Debian's binaryen 108 breaks wasm-bindgen output).
+wo="$WASM_TOOLS_DIR/node_modules/.bin/wasm-opt"
+if command -v npm >/dev/null && ! { [ -x "$wo" ] && "$wo" --version | grep -q "version ${BINARYEN_NPM_VERSION%%.*} "; }; then
+  log "npm install binaryen@$BINARYEN_NPM_VERSION"
+  mkdir -p "$WASM_TOOLS_DIR"
+  npm install --prefix "$WASM_TOOLS_DIR" --no-audit --no-fund "binaryen@$BINARYEN_NPM_VERSION" >/dev/null || log "wasm-opt unavailable: the wasm stays unoptimised"
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen crate exactly.
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
+  log "cargo install wasm-bindgen-cli $wbg_version (about 2.5 minutes)"
+  cargo install --locked wasm-bindgen-cli --version "=$wbg_version" \
+    || cargo install --force wasm-bindgen-cli --version "=$wbg_version"
+fi
+touch "$stamp"
+log "ready: $(/usr/bin/rustc --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null)"

@@ -1,0 +1,296 @@
+//! Harness for Berth's end-to-end tests: a real daemon per test on a temporary
+//! data root, unix socket and TCP port; helpers to run the `berth` CLI, the real
+//! `docker` CLI and skopeo against it; a small HTTP/1.1 client for raw API
+//! calls; and builders for test archives. Dropping a [`Daemon`] stops it and
+//! removes everything it made, also when the test failed.
+
+pub mod archive;
+pub mod http;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root (for scripts and the built dashboard).
+pub fn repo() -> PathBuf {
+    std::env::var_os("BERTH_REPO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
+/// The `berth` binary under test: `$BERTH_BIN`, else the one cargo built beside this test.
+pub fn berth_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("BERTH_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("berth");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p berth` first (make test does)",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A running daemon owned by one test.
+pub struct Daemon {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+/// A finished command: its exit code and both outputs as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "command failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Asserts failure and returns stderr.
+    #[track_caller]
+    pub fn err(&self) -> &str {
+        assert_ne!(
+            self.code, 0,
+            "command should have failed:\nstdout: {}",
+            self.stdout
+        );
+        &self.stderr
+    }
+}
+
+impl Daemon {
+    /// Starts a daemon with the built dashboard (when present) and waits until it answers.
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("berth-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let mut d = Daemon {
+            child: None,
+            dir,
+            port: free_port(),
+        };
+        d.spawn();
+        d
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("berth.sock")
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .expect("log file");
+        let mut cmd = Command::new(berth_bin());
+        cmd.arg("daemon")
+            .arg("--data-root")
+            .arg(self.root())
+            .arg("-H")
+            .arg(self.host())
+            .arg("-H")
+            .arg(format!("tcp://127.0.0.1:{}", self.port))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        let dist = std::env::var_os("BERTH_UI_DIST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("frontend/dist"));
+        if dist.join("index.html").exists() {
+            cmd.arg("--ui-dir").arg(dist);
+        }
+        self.child = Some(cmd.spawn().expect("start berth daemon"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(self.socket()).is_ok()
+                && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("daemon exited with {status}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("daemon did not start listening within 20s:\n{}", self.log());
+    }
+
+    /// Stops the daemon (SIGTERM, then SIGKILL after 10s).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pid = child.id();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Stops and starts the daemon on the same data root, socket and port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Runs `berth ARGS` against this daemon.
+    pub fn berth(&self, args: &[&str]) -> Run {
+        self.berth_with_stdin(args, None)
+    }
+
+    pub fn berth_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        let mut cmd = Command::new(berth_bin());
+        cmd.args(args).env("BERTH_HOST", self.host());
+        run_with_stdin(cmd, stdin)
+    }
+
+    /// Runs the real `docker` CLI against this daemon, with an empty config.
+    pub fn docker(&self, args: &[&str]) -> Run {
+        let cfg = self.dir.path().join("docker-config");
+        std::fs::create_dir_all(&cfg).expect("docker config dir");
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", cfg)
+            .env_remove("DOCKER_CONTEXT");
+        run_with_stdin(cmd, None)
+    }
+
+    /// Imports the starter image (scripts/starter-image.sh) as `name`.
+    pub fn starter_image(&self, name: &str) -> String {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo().join("scripts/starter-image.sh"))
+            .arg(name)
+            .env("BERTH_HOST", self.host())
+            .env("BERTH_BIN", berth_bin());
+        let out = run_with_stdin(cmd, None);
+        out.ok().trim().to_string()
+    }
+
+    /// A raw API call over TCP.
+    pub fn http(&self, method: &str, path: &str, body: &[u8]) -> http::Response {
+        http::request(("127.0.0.1", self.port), method, path, &[], body)
+    }
+
+    /// Files left in the store's scratch directory (should be none between operations).
+    pub fn scratch_entries(&self) -> Vec<String> {
+        std::fs::read_dir(self.root().join("image/tmp"))
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    if let Some(data) = stdin {
+        use std::io::Write;
+        let mut w = child.stdin.take().expect("stdin");
+        let data = data.to_vec();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&data);
+        });
+    }
+    Run::from(child.wait_with_output().expect("wait for command"))
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "--- daemon log (last lines) ---\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        self.stop();
+    }
+}
+
+/// Reads a whole file as bytes.
+pub fn read(path: &Path) -> Vec<u8> {
+    let mut v = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut v))
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    v
+}
+
+/// The rows of a docker-style table as whitespace-separated columns (header removed).
+pub fn table_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .skip(1)
+        .map(|l| {
+            l.split("   ")
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,287 @@
+//! The dashboard in a real browser: headless Chromium driven over WebDriver
+//! (Debian's chromium + chromium-driver) against a daemon started by the test.
+
+use berth_e2e::http::{self, Response};
+use berth_e2e::Daemon;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A chromedriver process and one browser session; both end on drop.
+struct Browser {
+    driver: Child,
+    port: u16,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver (apt-get install chromium-driver)");
+        let profile = tempfile::tempdir().unwrap();
+        let mut b = Browser {
+            driver,
+            port,
+            session: String::new(),
+            _profile: profile,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1200,800", format!("--user-data-dir={}", b._profile.path().display())]}}}});
+        let r = b.call("POST", "/session", Some(caps));
+        b.session = r["sessionId"].as_str().expect("session id").to_string();
+        b
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let r: Response = http::request(
+            ("127.0.0.1", self.port),
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        let v = r.json();
+        assert!(r.status < 300, "webdriver {method} {path}: {}", r.text());
+        v["value"].clone()
+    }
+
+    fn s(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.session)
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", &self.s("/url"), Some(json!({"url": url})));
+    }
+
+    fn url(&self) -> String {
+        self.call("GET", &self.s("/url"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits for an element whose text contains `needle`; returns its text.
+    fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let body = json!({"using": "css selector", "value": css}).to_string();
+            let r = http::request(
+                ("127.0.0.1", self.port),
+                "POST",
+                &self.s("/elements"),
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            );
+            if r.status == 200 {
+                for el in r.json()["value"].as_array().cloned().unwrap_or_default() {
+                    let id = el
+                        .as_object()
+                        .and_then(|o| o.values().next())
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let t = self
+                        .call("GET", &self.s(&format!("/element/{id}/text")), None)
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    if t.contains(needle) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.screenshot("failure");
+        panic!("no {css} containing {needle:?} within 30s (last text: {last:?})");
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.call(
+            "POST",
+            &self.s("/element"),
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let id = el
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("element id")
+            .to_string();
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{id}/click")),
+            Some(json!({})),
+        );
+    }
+
+    /// Saves a screenshot beside the build output for people to look at.
+    fn screenshot(&self, name: &str) -> Option<std::path::PathBuf> {
+        let b64 = self.call("GET", &self.s("/screenshot"), None);
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("berth-screenshots");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(format!("{name}.png"));
+        let bytes = base64_decode(b64.as_str()?)?;
+        std::fs::write(&path, bytes).ok()?;
+        Some(path)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = http::request(
+                ("127.0.0.1", self.port),
+                "DELETE",
+                &format!("/session/{}", self.session),
+                &[],
+                b"",
+            );
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    Some(out)
+}
+
+#[test]
+fn dashboard_lists_the_starter_image_and_shows_its_history() {
+    let d = Daemon::start();
+    let id = d.starter_image("busybox:latest");
+    let b = Browser::start();
+    let started = Instant::now();
+    b.goto(&format!("http://127.0.0.1:{}/", d.port));
+    let row = b.wait_text("tr.image-row", "busybox");
+    let rendered = started.elapsed();
+    assert!(
+        row.contains("latest") && row.contains(&id[7..19]) && row.contains("MB"),
+        "row: {row}"
+    );
+    assert!(
+        b.url().ends_with("/ui/images"),
+        "/ redirects to the images page: {}",
+        b.url()
+    );
+    b.screenshot("images");
+    eprintln!("images page rendered in {} ms", rendered.as_millis());
+
+    b.click("tr.image-row");
+    let history = b.wait_text(".history-table", "busybox-static");
+    assert!(
+        history.contains(&id[7..19]),
+        "history names the image: {history}"
+    );
+    assert!(
+        b.url().contains(&id[7..19]),
+        "the image page has its own URL: {}",
+        b.url()
+    );
+    let facts = b.wait_text(".facts", "busybox:latest");
+    assert!(
+        facts.contains("sh") && facts.contains("linux/amd64"),
+        "{facts}"
+    );
+    b.screenshot("image-detail");
+
+    // A deep link works after a reload, served by the daemon.
+    b.goto(&format!("http://127.0.0.1:{}/ui/images/{}", d.port, id));
+    b.wait_text(".history-table", "busybox-static");
+}
+
+#[test]
+fn dashboard_files_are_served_with_types_and_compression() {
+    let d = Daemon::start();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        http::request(("127.0.0.1", d.port), "GET", path, headers, b"")
+    };
+    let index = get("/", &[]);
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(index.text().contains("/app.js"));
+    assert_eq!(
+        get("/ui/images/anything", &[]).text(),
+        index.text(),
+        "app routes serve index.html"
+    );
+    let wasm = get("/app_bg.wasm", &[("Accept-Encoding", "gzip, br")]);
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+    assert_eq!(wasm.header("content-encoding"), Some("gzip"));
+    let plain = get("/app_bg.wasm", &[]);
+    assert!(plain.header("content-encoding").is_none());
+    assert!(plain.body.starts_with(b"\0asm"));
+    assert!(
+        wasm.body.len() < plain.body.len() / 2,
+        "gzip shrinks the wasm: {} vs {}",
+        wasm.body.len(),
+        plain.body.len()
+    );
+    let etag = plain.header("etag").unwrap().to_string();
+    assert_eq!(get("/app_bg.wasm", &[("If-None-Match", &etag)]).status, 304);
+    assert_eq!(
+        get("/app.js", &[]).header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        get("/style.css", &[]).header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
+    let missing = get("/nope.js", &[]);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["message"], "page not found");
+    // The unix socket serves the API only.
+    let out = d.berth(&["version"]);
+    out.ok();
+}

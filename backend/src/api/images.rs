@@ -469,7 +469,7 @@ async fn save(state: Arc<AppState>, names: Vec<String>, actor: Actor) -> ApiResu
             tracing::warn!(error = %e, "save stopped");
         }
     });
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024));
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 

@@ -6,7 +6,8 @@
 #
 #   apt: Debian's rustc-web toolchain (wasm32 std built from source), lld,
 #        busybox-static (the starter image), skopeo (archive interop tests),
-#        chromium + chromium-driver (browser tests)
+#        chromium + chromium-driver (browser tests), docker.io only when no
+#        docker CLI is present (its client drives the e2e tests)
 #   npm: binaryen (wasm-opt) under $WASM_TOOLS_DIR
 #   cargo: wasm-bindgen-cli pinned to the version in frontend/Cargo.lock
 set -euo pipefail
@@ -39,6 +40,15 @@ apt_install() {
 
 apt_install rustc-web cargo-web rust-web-src rust-web-llvm busybox-static skopeo \
   chromium chromium-driver fonts-dejavu-core curl ca-certificates bc
+# The e2e tests drive Berth with the real docker CLI. Machines of this kind ship
+# a 28.x client; elsewhere Debian's docker.io brings a 20.10 client. Its engine
+# must not start: policy-rc.d forbids service starts during the install.
+if ! command -v docker >/dev/null; then
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1; fi
+  apt_install docker.io
+  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
 # /usr/bin/rust-lld points at lld-NN, which rust-web-llvm does not pull in.
 lld="$(readlink /usr/bin/rust-lld || true)"
 case "$lld" in lld-[0-9]*) apt_install "$lld" ;; *) log "unexpected /usr/bin/rust-lld -> '$lld'"; exit 1 ;; esac

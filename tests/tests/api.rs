@@ -147,3 +147,27 @@ fn events_are_recorded_and_served_between_since_and_until() {
     d.restart();
     assert_eq!(d.http("GET", &all, b"").text().lines().count(), 3);
 }
+
+#[test]
+fn the_socket_is_root_only_and_a_data_root_has_one_daemon() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::start();
+    let mode = std::fs::metadata(d.socket()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "socket mode {mode:o}");
+    let second = std::process::Command::new(berth_e2e::berth_bin())
+        .args(["daemon", "--data-root"])
+        .arg(d.root())
+        .args([
+            "-H",
+            &format!("unix://{}/other.sock", d.dir.path().display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("in use by another berth daemon"), "{err}");
+    assert!(
+        d.http("GET", "/_ping", b"").status == 200,
+        "the first daemon is unaffected"
+    );
+}

@@ -142,7 +142,6 @@ fn glob(pat: &str, s: &str) -> bool {
 pub async fn get_dispatch(
     state: State,
     Path(rest): Path<String>,
-    params: Params,
     actor: Actor,
 ) -> ApiResult<Response> {
     if let Some(name) = rest.strip_suffix("/json") {
@@ -154,7 +153,6 @@ pub async fn get_dispatch(
     if let Some(name) = rest.strip_suffix("/get") {
         return save(state.0.clone(), vec![name.to_string()], actor).await;
     }
-    let _ = params;
     Err(ApiError::not_found("page not found"))
 }
 
@@ -469,7 +467,10 @@ async fn save(state: Arc<AppState>, names: Vec<String>, actor: Actor) -> ApiResu
             tracing::warn!(error = %e, "save stopped");
         }
     });
-    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024));
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+        reader,
+        256 * 1024,
+    ));
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
 }
 

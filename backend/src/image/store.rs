@@ -409,7 +409,11 @@ impl ImageStore {
         // Delete the image, then each untagged parent nothing else builds on.
         let mut removed = vec![cat.remove(&id).expect("resolved")];
         out.push(Removal::Deleted(id));
-        while let Some(parent) = removed.last().and_then(|r| r.parent.clone()).filter(|_| prune) {
+        while let Some(parent) = removed
+            .last()
+            .and_then(|r| r.parent.clone())
+            .filter(|_| prune)
+        {
             let keep = match cat.get(&parent) {
                 None => true,
                 Some(p) => {

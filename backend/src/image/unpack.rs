@@ -119,7 +119,7 @@ impl Unpacker<'_> {
             return Ok(()); // the archive root itself ("./")
         };
         let parent_rel = rel.parent().unwrap_or(Path::new(""));
-        let parent = self.ensure_parent_dirs(parent_rel, &raw)?;
+        let parent = self.walk_dirs(parent_rel, &raw, true)?;
 
         if name == OPAQUE_MARKER {
             return sys::lsetxattr(&parent, OVERLAY_OPAQUE_XATTR, b"y")
@@ -177,7 +177,7 @@ impl Unpacker<'_> {
                     )
                 })?;
                 let src_parent =
-                    self.existing_parent(src_rel.parent().unwrap_or(Path::new("")), &raw)?;
+                    self.walk_dirs(src_rel.parent().unwrap_or(Path::new("")), &raw, false)?;
                 let src = src_parent.join(src_rel.file_name().unwrap_or_default());
                 match fs::symlink_metadata(&src) {
                     Ok(m) if !m.is_dir() => {}
@@ -267,51 +267,27 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    /// Walks `rel` below `dst`, creating missing directories, refusing symlinks and non-directories.
-    fn ensure_parent_dirs(&self, rel: &Path, entry: &str) -> Result<PathBuf> {
+    /// Walks `rel` below `dst`, refusing symlinks and non-directories. Missing
+    /// directories are created for new entries; for hardlink sources (`create`
+    /// false) they must exist already.
+    fn walk_dirs(&self, rel: &Path, entry: &str, create: bool) -> Result<PathBuf> {
         let mut cur = self.dst.to_path_buf();
         for c in rel.components() {
             cur.push(c);
-            match fs::symlink_metadata(&cur) {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(ImageError::unsafe_entry(
-                        entry,
-                        format!(
-                            "it would be written through the symlink {:?}",
-                            self.rel_display(&cur)
-                        ),
-                    ))
+            let problem = match fs::symlink_metadata(&cur) {
+                Ok(m) if m.is_dir() => continue,
+                Ok(m) if m.file_type().is_symlink() => "it would be written through the symlink",
+                Ok(_) => "a parent is not a directory:",
+                Err(_) if create => {
+                    fs::create_dir(&cur).ctx(|| format!("create {}", cur.display()))?;
+                    continue;
                 }
-                Ok(_) => {
-                    return Err(ImageError::unsafe_entry(
-                        entry,
-                        format!("its parent {:?} is not a directory", self.rel_display(&cur)),
-                    ))
-                }
-                Err(_) => fs::create_dir(&cur).ctx(|| format!("create {}", cur.display()))?,
-            }
-        }
-        Ok(cur)
-    }
-
-    /// Like `ensure_parent_dirs`, but only for directories that exist (hardlink sources).
-    fn existing_parent(&self, rel: &Path, entry: &str) -> Result<PathBuf> {
-        let mut cur = self.dst.to_path_buf();
-        for c in rel.components() {
-            cur.push(c);
-            match fs::symlink_metadata(&cur) {
-                Ok(m) if m.is_dir() => {}
-                _ => {
-                    return Err(ImageError::unsafe_entry(
-                        entry,
-                        format!(
-                            "hardlink target directory {:?} is not a directory in this layer",
-                            self.rel_display(&cur)
-                        ),
-                    ))
-                }
-            }
+                Err(_) => "its hardlink target directory does not exist in this layer:",
+            };
+            return Err(ImageError::unsafe_entry(
+                entry,
+                format!("{problem} {:?}", self.rel_display(&cur)),
+            ));
         }
         Ok(cur)
     }

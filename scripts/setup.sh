@@ -35,20 +35,22 @@ apt_install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$updated" -eq 0 ]; then log "apt-get update"; "${APT[@]}" update >/dev/null; updated=1; fi
   log "apt-get install ${missing[*]}"
+  # No package may start a service (docker-registry, docker.io would): the
+  # tests start what they need themselves, on loopback, and stop it again.
+  local own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1
+  fi
   "${APT[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 }
 
 apt_install rustc-web cargo-web rust-web-src rust-web-llvm busybox-static skopeo \
-  chromium chromium-driver fonts-dejavu-core curl ca-certificates bc
+  chromium chromium-driver fonts-dejavu-core curl ca-certificates bc docker-registry apache2-utils
 # The e2e tests drive Berth with the real docker CLI. Machines of this kind ship
-# a 28.x client; elsewhere Debian's docker.io brings a 20.10 client. Its engine
-# must not start: policy-rc.d forbids service starts during the install.
-if ! command -v docker >/dev/null; then
-  own_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1; fi
-  apt_install docker.io
-  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
-fi
+# a 28.x client; elsewhere Debian's docker.io brings a 20.10 client (its engine
+# is never started: see apt_install).
+if ! command -v docker >/dev/null; then apt_install docker.io; fi
 # /usr/bin/rust-lld points at lld-NN, which rust-web-llvm does not pull in.
 lld="$(readlink /usr/bin/rust-lld || true)"
 case "$lld" in lld-[0-9]*) apt_install "$lld" ;; *) log "unexpected /usr/bin/rust-lld -> '$lld'"; exit 1 ;; esac

@@ -5,6 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${BERTH_CACHE:-/var/cache/berth}/target}"
 start=$(date +%s)
 cargo build -p berth
 export BERTH_BIN="$CARGO_TARGET_DIR/debug/berth"

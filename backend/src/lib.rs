@@ -1,6 +1,6 @@
 //! Berth: a self-hosted container engine that speaks the Docker Engine API.
 //!
-//! The engine modules (`image`, and later `registry`, `build`, `runtime`,
+//! The engine modules (`image`, `registry`, and later `build`, `runtime`,
 //! `network`) take plain values and know nothing of HTTP or the database.
 //! `api` is the HTTP face over them, `db` the SQLite state, `daemon` wires
 //! them together, and `cli` is the docker-style client. See ARCHITECTURE.md.
@@ -13,6 +13,8 @@ pub mod daemon;
 pub mod db;
 pub mod fsutil;
 pub mod hostinfo;
+pub mod httpc;
 pub mod image;
+pub mod registry;
 pub mod sys;
 pub mod timefmt;

@@ -106,6 +106,13 @@ pub struct JsonMessage {
     pub stream: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
+    /// Bytes done and total of a download or extraction.
+    #[serde(
+        rename = "progressDetail",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub progress_detail: Option<ProgressDetail>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     #[serde(
@@ -114,6 +121,14 @@ pub struct JsonMessage {
         default
     )]
     pub error_detail: Option<ErrorDetail>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ProgressDetail {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub current: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -125,6 +140,20 @@ impl JsonMessage {
     pub fn status(s: impl Into<String>) -> Self {
         Self {
             status: Some(s.into()),
+            ..Self::default()
+        }
+    }
+    /// A status about one layer, as pull prints them (`id` is the short digest).
+    pub fn layer(
+        id: &str,
+        status: impl Into<String>,
+        current: Option<u64>,
+        total: Option<u64>,
+    ) -> Self {
+        Self {
+            status: Some(status.into()),
+            id: Some(id.to_string()),
+            progress_detail: Some(ProgressDetail { current, total }),
             ..Self::default()
         }
     }

@@ -2,7 +2,7 @@
 //! layers with raw (unchecked) entry names, and `docker save` archives.
 
 use serde_json::json;
-use sha2_free::sha256_hex;
+pub use sha2_free::sha256_hex;
 
 /// One entry of a hand-made tar.
 pub enum Entry<'a> {
@@ -115,4 +115,24 @@ mod sha2_free {
             .unwrap_or_default()
             .to_string()
     }
+}
+
+/// Standard base64, as docker's config.json and X-Registry-Auth use it.
+pub fn base64(data: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut c = Command::new("base64")
+        .arg("-w0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("base64");
+    c.stdin
+        .take()
+        .expect("stdin")
+        .write_all(data)
+        .expect("write");
+    String::from_utf8_lossy(&c.wait_with_output().expect("base64 output").stdout)
+        .trim()
+        .to_string()
 }

@@ -6,6 +6,7 @@
 
 pub mod archive;
 pub mod http;
+pub mod registry;
 
 use std::io::Read;
 use std::net::TcpListener;

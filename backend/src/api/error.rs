@@ -3,6 +3,7 @@
 
 use crate::db::DbError;
 use crate::image::ImageError;
+use crate::registry::RegistryError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -49,19 +50,39 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Docker's status code for an image store error.
+fn image_status(e: &ImageError) -> StatusCode {
+    match e {
+        ImageError::NotFound(_) => StatusCode::NOT_FOUND,
+        ImageError::Conflict(_) => StatusCode::CONFLICT,
+        ImageError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        ImageError::Reference(_)
+        | ImageError::Digest(_)
+        | ImageError::InvalidArchive(_)
+        | ImageError::UnsafeEntry { .. }
+        | ImageError::DigestMismatch { .. }
+        | ImageError::Invalid(_)
+        | ImageError::Json { .. } => StatusCode::BAD_REQUEST,
+    }
+}
+
 impl From<ImageError> for ApiError {
     fn from(e: ImageError) -> Self {
+        ApiError::new(image_status(&e), e.to_string())
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
         let status = match &e {
-            ImageError::NotFound(_) => StatusCode::NOT_FOUND,
-            ImageError::Conflict(_) => StatusCode::CONFLICT,
-            ImageError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            ImageError::Reference(_)
-            | ImageError::Digest(_)
-            | ImageError::InvalidArchive(_)
-            | ImageError::UnsafeEntry { .. }
-            | ImageError::DigestMismatch { .. }
-            | ImageError::Invalid(_)
-            | ImageError::Json { .. } => StatusCode::BAD_REQUEST,
+            RegistryError::Image(i) => image_status(i),
+            RegistryError::ManifestUnknown { .. } => StatusCode::NOT_FOUND,
+            // Docker answers 404 here too: a 401 makes the docker CLI prompt for a login.
+            RegistryError::Unauthorized { .. } => StatusCode::NOT_FOUND,
+            RegistryError::Unsupported(_) | RegistryError::BadAuth(_) => StatusCode::BAD_REQUEST,
+            RegistryError::Unreachable { .. } | RegistryError::Protocol { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         ApiError::new(status, e.to_string())
     }

@@ -46,6 +46,10 @@ fn familiar_tags(rec: &ImageRecord) -> Vec<String> {
     rec.tags.iter().map(Reference::familiar).collect()
 }
 
+fn repo_digests(rec: &ImageRecord) -> Vec<String> {
+    rec.repo_digests.iter().map(Reference::familiar).collect()
+}
+
 pub fn summary(rec: &ImageRecord) -> ImageSummary {
     ImageSummary {
         id: rec.id.to_string(),
@@ -55,7 +59,7 @@ pub fn summary(rec: &ImageRecord) -> ImageSummary {
             .map(|p| p.to_string())
             .unwrap_or_default(),
         repo_tags: familiar_tags(rec),
-        repo_digests: vec![],
+        repo_digests: repo_digests(rec),
         created: created_secs(rec),
         size: rec.size as i64,
         shared_size: -1,
@@ -201,7 +205,7 @@ fn inspect(state: &AppState, name: &str) -> ApiResult<Json<Value>> {
     Ok(Json(json!({
         "Id": rec.id.to_string(),
         "RepoTags": familiar_tags(&rec),
-        "RepoDigests": [],
+        "RepoDigests": repo_digests(&rec),
         "Parent": rec.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
         "Comment": cfg.comment.clone().unwrap_or_default(),
         "Created": cfg.created.clone().unwrap_or_default(),
@@ -342,11 +346,19 @@ fn ndjson(messages: &[JsonMessage]) -> Response {
 }
 
 /// `POST /images/create`: import from the request body (`fromSrc=-`).
-pub async fn create(state: State, params: Params, actor: Actor, body: Body) -> ApiResult<Response> {
+pub async fn create(
+    state: State,
+    params: Params,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     if let Some(image) = params.value("fromImage") {
-        return Err(ApiError::not_found(format!(
-            "pull access denied for {image}: this daemon has no registry client configured; import or load images instead"
-        )));
+        let auth = headers
+            .get("X-Registry-Auth")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return pull(&state, image, params.value("tag"), auth, actor).await;
     }
     match params.value("fromSrc") {
         Some("-") => {}
@@ -394,6 +406,63 @@ pub async fn create(state: State, params: Params, actor: Actor, body: Body) -> A
     )
     .await;
     Ok(ndjson(&[JsonMessage::status(reg.id.to_string())]))
+}
+
+/// `POST /images/create?fromImage=&tag=`: resolves the manifest first (so a
+/// missing image or bad credentials is an HTTP error), then streams Docker's
+/// pull progress as NDJSON.
+async fn pull(
+    state: &AppState,
+    image: &str,
+    tag: Option<&str>,
+    auth: &str,
+    actor: Actor,
+) -> ApiResult<Response> {
+    use crate::registry::{pull, Credentials, RegistryClient};
+    let mut reference =
+        Reference::parse(image).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(t) = tag {
+        reference = match t.parse::<crate::image::Digest>() {
+            Ok(_) => Reference::parse(&format!("{}@{t}", reference.repository()))
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            Err(_) => reference
+                .with_tag(t)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        };
+    }
+    let reference = reference.with_default_tag();
+    let client = Arc::new(RegistryClient::new(
+        &reference,
+        Credentials::from_header(auth)?,
+    )?);
+    let resolved = pull::resolve(&client, &reference).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
+    let (images, db) = (state.images.clone(), state.db.clone());
+    tokio::spawn(async move {
+        let name = reference.familiar();
+        match pull::pull(images, client, resolved, tx.clone()).await {
+            Ok(reg) => {
+                let e = NewEvent::image("pull", reg.id.to_string(), Some(name), &actor.0);
+                if let Err(err) = db.record_event(e).await {
+                    tracing::error!(error = %err, "could not record event");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(image = %name, error = %e, "pull failed");
+                let _ = tx.send(JsonMessage::error(e.to_string())).await;
+            }
+        }
+    });
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(|m| {
+        let mut line = serde_json::to_vec(&m).unwrap_or_default();
+        line.push(b'\n');
+        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// `POST /images/load`

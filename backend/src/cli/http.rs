@@ -8,7 +8,6 @@ use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use std::io;
 
 pub type ReqBody = BoxBody<Bytes, io::Error>;
@@ -135,16 +134,7 @@ async fn roundtrip<S>(stream: S, req: Request<ReqBody>) -> Result<Response<Incom
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| ClientError::Protocol(e.to_string()))?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::debug!(error = %e, "connection closed");
-        }
-    });
-    sender
-        .send_request(req)
+    crate::httpc::roundtrip(stream, req)
         .await
         .map_err(|e| ClientError::Protocol(e.to_string()))
 }

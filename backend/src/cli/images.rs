@@ -210,6 +210,62 @@ async fn print_json_stream(res: hyper::Response<hyper::body::Incoming>) -> Resul
 }
 
 #[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Suppress verbose output
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(value_name = "NAME[:TAG|@DIGEST]")]
+    name: String,
+}
+
+pub async fn pull(client: &Client, a: PullArgs) -> Result<ExitCode> {
+    let reference = crate::image::Reference::parse(&a.name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (image, tag) = match (reference.digest(), reference.tag()) {
+        (Some(d), _) => (reference.repository(), d.to_string()),
+        (None, Some(t)) => (reference.repository(), t.to_string()),
+        (None, None) => {
+            if !a.quiet {
+                println!("Using default tag: latest");
+            }
+            (reference.repository(), "latest".to_string())
+        }
+    };
+    let q = query(&[("fromImage", &image), ("tag", &tag)]);
+    let res = client
+        .send(
+            Method::POST,
+            &format!("/images/create?{q}"),
+            http::empty(),
+            None,
+        )
+        .await?;
+    let mut failed = None;
+    http::for_each_line(res, |line| {
+        let m: JsonMessage = serde_json::from_slice(line)
+            .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
+        match (m.error, m.status, m.id) {
+            (Some(e), _, _) => failed = Some(e),
+            // Byte counts are for terminals with progress bars; plain output keeps the milestones.
+            (None, Some(s), Some(_)) if a.quiet || s == "Downloading" || s == "Extracting" => {}
+            (None, Some(s), Some(id)) => println!("{id}: {s}"),
+            (None, Some(s), None) if !a.quiet => println!("{s}"),
+            _ => {}
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = failed {
+        bail!("{e}");
+    }
+    let shown = match reference.digest() {
+        Some(_) => reference.to_string(),
+        None => reference.clone().with_default_tag().to_string(),
+    };
+    println!("{shown}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
 pub struct LoadArgs {
     /// Read from tar archive file, instead of STDIN
     #[arg(short, long)]

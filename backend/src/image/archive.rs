@@ -10,7 +10,6 @@ use super::error::{ImageError, IoContext, Result};
 use super::oci::{
     Compression, Descriptor, ImageConfig, Index, Manifest, ANNOTATION_IMAGE_NAME,
     ANNOTATION_REF_NAME, MT_DOCKER_LIST, MT_OCI_INDEX, MT_OCI_LAYER, MT_OCI_LAYER_GZIP,
-    MT_OCI_MANIFEST,
 };
 use super::reference::Reference;
 use super::store::{ImageStore, Registered};
@@ -161,7 +160,7 @@ impl ImageStore {
 
     /// Makes the layer in `file` part of the store above `parent`, checking its
     /// uncompressed content against `diff_id` and its bytes against `blob_digest`.
-    fn adopt_layer(
+    pub(crate) fn adopt_layer(
         &self,
         file: &Path,
         parent: Option<&Digest>,
@@ -245,7 +244,7 @@ impl ImageStore {
                     .map(|p| p.to_string()),
             });
             let base = Descriptor::new(
-                MT_OCI_MANIFEST,
+                &rec.manifest_desc.media_type,
                 rec.manifest_desc.digest.clone(),
                 rec.manifest_desc.size,
             );

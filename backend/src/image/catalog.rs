@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const ANNOTATION_CONFIG: &str = "io.berth.image.config";
 const ANNOTATION_TAG_TIME: &str = "io.berth.image.tagged";
+const ANNOTATION_REPO_DIGESTS: &str = "io.berth.image.repo-digests";
 
 /// One local image: its manifest, config and derived facts.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct ImageRecord {
     /// Sum of the layers' content sizes.
     pub size: u64,
     pub tags: BTreeSet<Reference>,
+    /// `repo@sha256:…` names of the manifest in the registries it came from.
+    pub repo_digests: BTreeSet<Reference>,
     /// The image this one was built or committed on, where known.
     pub parent: Option<Digest>,
     pub last_tag_time: Option<String>,
@@ -63,6 +66,7 @@ pub struct IndexEntry {
     pub tag: Option<Reference>,
     pub parent: Option<Digest>,
     pub tag_time: Option<String>,
+    pub repo_digests: Vec<Reference>,
 }
 
 impl Catalog {
@@ -97,6 +101,7 @@ impl Catalog {
     pub fn by_reference(&self, r: &Reference) -> Option<&ImageRecord> {
         self.images.values().find(|i| {
             i.tags.contains(r)
+                || i.repo_digests.contains(r)
                 || r.digest().is_some_and(|d| {
                     d == &i.manifest_desc.digest
                         && i.tags.iter().any(|t| t.repository() == r.repository())
@@ -170,6 +175,12 @@ impl Catalog {
                     d.annotations
                         .insert(ANNOTATION_PARENT.into(), p.to_string());
                 }
+                if !rec.repo_digests.is_empty() {
+                    let list: Vec<String> =
+                        rec.repo_digests.iter().map(|r| r.to_string()).collect();
+                    d.annotations
+                        .insert(ANNOTATION_REPO_DIGESTS.into(), list.join(","));
+                }
                 if let Some(t) = &rec.last_tag_time {
                     d.annotations.insert(ANNOTATION_TAG_TIME.into(), t.clone());
                 }
@@ -206,6 +217,14 @@ impl Catalog {
                         .and_then(|s| Reference::parse(s).ok()),
                     parent: ann.get(ANNOTATION_PARENT).and_then(|s| s.parse().ok()),
                     tag_time: ann.get(ANNOTATION_TAG_TIME).cloned(),
+                    repo_digests: ann
+                        .get(ANNOTATION_REPO_DIGESTS)
+                        .map(|l| {
+                            l.split(',')
+                                .filter_map(|r| Reference::parse(r).ok())
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     manifest: d,
                 }
             })

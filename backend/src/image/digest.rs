@@ -92,6 +92,24 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     }
 }
 
+/// Hashes bytes fed to it piece by piece (an async download, say).
+#[derive(Default)]
+pub struct StreamHasher {
+    hasher: Sha256,
+    count: u64,
+}
+
+impl StreamHasher {
+    pub fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+        self.count += data.len() as u64;
+    }
+
+    pub fn finish(self) -> (Digest, u64) {
+        (Digest::from_hasher(self.hasher), self.count)
+    }
+}
+
 /// Hashes and counts everything read through it.
 pub struct HashingReader<R> {
     inner: R,

@@ -104,6 +104,16 @@ impl Reference {
         Ok(self)
     }
 
+    /// The registry host, `docker.io` by default.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The repository path inside the registry: `library/busybox`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }

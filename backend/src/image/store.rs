@@ -99,11 +99,13 @@ impl ImageStore {
             let id = entry.config.clone();
             if let Some(rec) = id.as_ref().and_then(|id| cat.get_mut(id)) {
                 rec.tags.extend(entry.tag);
+                rec.repo_digests.extend(entry.repo_digests);
                 continue;
             }
             match self.read_record(&entry.manifest) {
                 Ok(mut rec) => {
                     rec.tags.extend(entry.tag);
+                    rec.repo_digests.extend(entry.repo_digests);
                     rec.parent = entry.parent;
                     rec.last_tag_time = entry.tag_time;
                     cat.insert(rec);
@@ -174,6 +176,7 @@ impl ImageStore {
             chain_ids,
             size,
             tags: BTreeSet::new(),
+            repo_digests: BTreeSet::new(),
             parent: None,
             last_tag_time: None,
         })
@@ -202,19 +205,61 @@ impl ImageStore {
         };
         let manifest_bytes = serde_json::to_vec(&manifest)
             .map_err(|e| ImageError::io("encode manifest", e.into()))?;
-        let manifest_digest = self.blobs.put_bytes(&manifest_bytes)?;
-        let desc = Descriptor::new(
-            MT_OCI_MANIFEST,
-            manifest_digest,
-            manifest_bytes.len() as u64,
-        );
+        self.record_image(&manifest_bytes, tags, parent, None)
+    }
 
+    /// Records an image whose manifest came from elsewhere (a registry), keeping
+    /// its bytes so its digest stays the registry's. Config and layer blobs must
+    /// be committed already, except the config, which is stored here.
+    pub(crate) fn register_manifest(
+        &self,
+        manifest_bytes: &[u8],
+        config_bytes: &[u8],
+        tags: Vec<Reference>,
+        repo_digest: Option<Reference>,
+    ) -> Result<Registered> {
+        let manifest: Manifest =
+            serde_json::from_slice(manifest_bytes).map_err(|source| ImageError::Json {
+                what: "manifest".into(),
+                source,
+            })?;
+        let config_digest = self.blobs.put_bytes(config_bytes)?;
+        if config_digest != manifest.config.digest {
+            return Err(ImageError::DigestMismatch {
+                what: "image config".into(),
+                expected: manifest.config.digest,
+                actual: config_digest,
+            });
+        }
+        self.record_image(manifest_bytes, tags, None, repo_digest)
+    }
+
+    fn record_image(
+        &self,
+        manifest_bytes: &[u8],
+        tags: Vec<Reference>,
+        parent: Option<Digest>,
+        repo_digest: Option<Reference>,
+    ) -> Result<Registered> {
+        let media_type = serde_json::from_slice::<serde_json::Value>(manifest_bytes)
+            .ok()
+            .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+            .unwrap_or_else(|| MT_OCI_MANIFEST.to_string());
+        let manifest_digest = self.blobs.put_bytes(manifest_bytes)?;
+        let desc = Descriptor::new(&media_type, manifest_digest, manifest_bytes.len() as u64);
         let mut cat = self.lock();
+        let rec = self.read_record(&desc)?;
+        let config_digest = rec.id.clone();
         let new = cat.get(&config_digest).is_none();
         if new {
-            let mut rec = self.read_record(&desc)?;
+            let mut rec = rec;
             rec.parent = parent;
             cat.insert(rec);
+        }
+        if let (Some(d), Some(rec)) = (repo_digest, cat.get_mut(&config_digest)) {
+            rec.repo_digests
+                .retain(|r| r.repository() != d.repository());
+            rec.repo_digests.insert(d);
         }
         let now = timefmt::now_rfc3339();
         let mut displaced = Vec::new();

@@ -1,0 +1,303 @@
+//! `RegistryClient`: the OCI distribution API as a client, for one repository —
+//! manifests (with content negotiation) and blobs, answering `Basic` challenges
+//! with the caller's credentials and following redirects.
+//!
+//! Registries on loopback (127.0.0.0/8, localhost, ::1) are spoken to over
+//! plain HTTP, as Docker does for them by default.
+
+use super::auth::{Challenge, Credentials};
+use super::error::RegistryError;
+use crate::image::oci::{MT_DOCKER_LIST, MT_DOCKER_MANIFEST, MT_OCI_INDEX, MT_OCI_MANIFEST};
+use crate::image::{Digest, Reference};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::{header, Request, Response, StatusCode};
+use std::sync::Mutex;
+
+/// The largest manifest or config document accepted.
+const MAX_DOCUMENT: usize = 8 << 20;
+
+#[derive(Debug)]
+pub struct RegistryClient {
+    host: String,
+    repo: String,
+    credentials: Option<Credentials>,
+    authorization: Mutex<Option<String>>,
+}
+
+/// Whether `host` (with optional port) is a loopback address.
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl RegistryClient {
+    pub fn new(
+        reference: &Reference,
+        credentials: Option<Credentials>,
+    ) -> Result<Self, RegistryError> {
+        let host = reference.domain().to_string();
+        if !is_loopback(&host) {
+            return Err(RegistryError::Unsupported(format!(
+                "registry {host} is not on this machine: this daemon pulls only from registries on loopback \
+                 (127.0.0.1, localhost) over HTTP so far; HTTPS registries are not supported yet"
+            )));
+        }
+        Ok(Self {
+            host,
+            repo: reference.path().to_string(),
+            credentials,
+            authorization: Mutex::new(None),
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn unreachable(&self, detail: impl std::fmt::Display) -> RegistryError {
+        RegistryError::Unreachable {
+            registry: self.host.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        path: &str,
+        accept: &str,
+    ) -> Result<Response<Incoming>, RegistryError> {
+        let stream = tokio::net::TcpStream::connect(&self.host)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let mut req = Request::get(path).header(header::HOST, &self.host).header(
+            header::USER_AGENT,
+            concat!("berth/", env!("CARGO_PKG_VERSION")),
+        );
+        if !accept.is_empty() {
+            req = req.header(header::ACCEPT, accept);
+        }
+        if let Some(a) = self
+            .authorization
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let req = req
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| self.unreachable(e))?;
+        crate::httpc::roundtrip(stream, req)
+            .await
+            .map_err(|e| self.unreachable(e))
+    }
+
+    /// GETs `path` (relative to the registry), authenticating and following redirects.
+    async fn get(
+        &self,
+        path: &str,
+        accept: &str,
+        reference: &str,
+    ) -> Result<Response<Incoming>, RegistryError> {
+        let mut path = path.to_string();
+        let mut authenticated = false;
+        for _ in 0..5 {
+            let res = self.send_once(&path, accept).await?;
+            match res.status() {
+                StatusCode::UNAUTHORIZED if !authenticated => {
+                    let challenge = res
+                        .headers()
+                        .get(header::WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(Challenge::parse);
+                    match (challenge, &self.credentials) {
+                        (Some(Challenge::Basic), Some(c)) => {
+                            *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.basic());
+                            authenticated = true;
+                        }
+                        (Some(Challenge::Bearer { realm }), _) => {
+                            return Err(RegistryError::Unsupported(format!(
+                                "registry {} asks for token authentication (realm {realm}), which this daemon does not support yet",
+                                self.host
+                            )))
+                        }
+                        _ => return Err(RegistryError::Unauthorized { reference: reference.to_string() }),
+                    }
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(RegistryError::Unauthorized {
+                        reference: reference.to_string(),
+                    })
+                }
+                s if s.is_redirection() => {
+                    let loc = res
+                        .headers()
+                        .get(header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let rel = match loc.strip_prefix("http://") {
+                        Some(rest) if rest.starts_with(&format!("{}/", self.host)) => {
+                            rest[self.host.len()..].to_string()
+                        }
+                        Some(_) | None if loc.starts_with('/') => loc,
+                        _ => {
+                            return Err(RegistryError::Unsupported(format!(
+                                "registry {} redirects to {loc:?}, outside itself",
+                                self.host
+                            )))
+                        }
+                    };
+                    path = rel;
+                }
+                _ => return Ok(res),
+            }
+        }
+        Err(self.protocol("too many redirects"))
+    }
+
+    fn protocol(&self, detail: impl Into<String>) -> RegistryError {
+        RegistryError::Protocol {
+            registry: self.host.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    /// Fetches a manifest or index by tag or digest: (bytes, media type, digest).
+    pub async fn manifest(
+        &self,
+        tag_or_digest: &str,
+        reference: &str,
+    ) -> Result<(Vec<u8>, String, Digest), RegistryError> {
+        let accept = [
+            MT_OCI_INDEX,
+            MT_OCI_MANIFEST,
+            MT_DOCKER_LIST,
+            MT_DOCKER_MANIFEST,
+        ]
+        .join(", ");
+        let res = self
+            .get(
+                &format!("/v2/{}/manifests/{tag_or_digest}", self.repo),
+                &accept,
+                reference,
+            )
+            .await?;
+        match res.status() {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => {
+                return Err(RegistryError::ManifestUnknown {
+                    reference: reference.to_string(),
+                })
+            }
+            s => return Err(self.protocol(format!("manifest {reference}: unexpected status {s}"))),
+        }
+        let media_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = self.read_limited(res, MAX_DOCUMENT).await?;
+        let digest = Digest::of(&bytes);
+        if let Ok(want) = tag_or_digest.parse::<Digest>() {
+            if want != digest {
+                return Err(RegistryError::Image(
+                    crate::image::ImageError::DigestMismatch {
+                        what: format!("manifest of {reference}"),
+                        expected: want,
+                        actual: digest,
+                    },
+                ));
+            }
+        }
+        Ok((bytes, media_type, digest))
+    }
+
+    /// Fetches a small blob (a config) and checks its digest.
+    pub async fn blob_bytes(&self, d: &Digest, reference: &str) -> Result<Vec<u8>, RegistryError> {
+        let res = self.blob(d, reference).await?;
+        let bytes = self.read_limited(res, MAX_DOCUMENT).await?;
+        let actual = Digest::of(&bytes);
+        if &actual != d {
+            return Err(RegistryError::Image(
+                crate::image::ImageError::DigestMismatch {
+                    what: format!("blob of {reference}"),
+                    expected: d.clone(),
+                    actual,
+                },
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Starts a blob download; the caller streams and verifies the body.
+    pub async fn blob(
+        &self,
+        d: &Digest,
+        reference: &str,
+    ) -> Result<Response<Incoming>, RegistryError> {
+        let res = self
+            .get(&format!("/v2/{}/blobs/{d}", self.repo), "", reference)
+            .await?;
+        match res.status() {
+            StatusCode::OK => Ok(res),
+            StatusCode::NOT_FOUND => Err(self.protocol(format!(
+                "blob {d} of {reference} is missing from the registry"
+            ))),
+            s => Err(self.protocol(format!("blob {d} of {reference}: unexpected status {s}"))),
+        }
+    }
+
+    async fn read_limited(
+        &self,
+        res: Response<Incoming>,
+        limit: usize,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let mut body = res.into_body();
+        let mut out = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| self.unreachable(format!("download interrupted: {e}")))?;
+            if let Some(d) = frame.data_ref() {
+                out.extend_from_slice(d);
+                if out.len() > limit {
+                    return Err(self.protocol(format!("document larger than {limit} bytes")));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "localhost",
+            "[::1]:5000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["docker.io", "10.0.0.1:5000", "registry.example.com"] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+}

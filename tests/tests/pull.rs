@@ -1,0 +1,318 @@
+//! `pull` from a real registry (Debian's docker-registry on loopback) through
+//! Berth's CLI, the Engine API and the docker CLI; and failures that must leave
+//! nothing behind.
+
+use berth_e2e::archive::{gzip, tar, Entry};
+use berth_e2e::registry::{Answer, FakeRegistry, Registry};
+use berth_e2e::{table_rows, Daemon};
+use std::process::Command;
+
+fn skopeo(args: &[&str]) -> String {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Saves the starter image of a scratch daemon into `dir/src.tar`; returns (path, image id).
+fn starter_archive(dir: &std::path::Path) -> (String, String) {
+    let src = Daemon::start();
+    let id = src.starter_image("busybox:latest");
+    let path = dir.join("src.tar").display().to_string();
+    src.berth(&["save", "-o", &path, "busybox:latest"]).ok();
+    (path, id)
+}
+
+#[test]
+fn pull_from_a_registry_with_berth_and_docker() {
+    let reg = Registry::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, id) = starter_archive(dir.path());
+    let image = format!("{}/test/busybox:1", reg.host());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{archive}"),
+        &format!("docker://{image}"),
+    ]);
+    let remote: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ]))
+    .unwrap();
+    let digest = remote["Digest"].as_str().unwrap().to_string();
+
+    let d = Daemon::start();
+    let out = d.berth(&["pull", &image]).ok().to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1: Pulling from test/busybox");
+    assert!(
+        lines.iter().any(|l| l.ends_with(": Pulling fs layer")),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.ends_with(": Pull complete")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("Digest: {digest}")), "{out}");
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {image}")),
+        "{out}"
+    );
+    assert_eq!(*lines.last().unwrap(), image);
+
+    // The same image as the source daemon's, with the registry's digest.
+    assert_eq!(d.berth(&["images", "-q", "--no-trunc"]).ok().trim(), id);
+    let rows = table_rows(d.berth(&["images", "--digests"]).ok());
+    assert_eq!(rows[0][0], format!("{}/test/busybox", reg.host()));
+    assert_eq!(rows[0][2], digest);
+    let v: serde_json::Value = serde_json::from_str(d.berth(&["inspect", &image]).ok()).unwrap();
+    assert_eq!(
+        v[0]["RepoDigests"][0],
+        format!("{}/test/busybox@{digest}", reg.host())
+    );
+    let upper = v[0]["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(std::path::Path::new(&upper).join("bin/busybox").is_file());
+    // By digest works too, and a second pull transfers nothing.
+    d.berth(&["inspect", &format!("{}/test/busybox@{digest}", reg.host())])
+        .ok();
+    let again = d.berth(&["pull", &image]).ok().to_string();
+    assert!(
+        again.contains(": Already exists") && again.contains("Status: Image is up to date for"),
+        "{again}"
+    );
+
+    // The docker CLI pulls through Berth the same way.
+    d.berth(&["rmi", &image]).ok();
+    let out = d.docker(&["pull", &image]);
+    assert!(
+        out.ok().contains(&format!("Digest: {digest}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(d.docker(&["images", "-q"]).ok().trim(), &id[7..19]);
+
+    // An image pushed by skopeo from an OCI layout pulls as well.
+    let layout = dir.path().join("layout");
+    skopeo(&[
+        "copy",
+        "--quiet",
+        &format!("docker-archive:{archive}"),
+        &format!("oci:{}:v1", layout.display()),
+    ]);
+    let oci_image = format!("{}/oci/box:v1", reg.host());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", layout.display()),
+        &format!("docker://{oci_image}"),
+    ]);
+    let d2 = Daemon::start();
+    let out = d2.berth(&["pull", "-q", &oci_image]).ok().to_string();
+    assert_eq!(out.trim(), oci_image);
+    let v: serde_json::Value =
+        serde_json::from_str(d2.berth(&["inspect", &oci_image]).ok()).unwrap();
+    assert_eq!(v[0]["Config"]["Cmd"][0], "sh");
+    assert!(d2.scratch_entries().is_empty());
+}
+
+#[test]
+fn pull_with_htpasswd_credentials() {
+    let reg = Registry::start(Some(("alice", "s3cret")));
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, id) = starter_archive(dir.path());
+    let image = format!("{}/private/box:2", reg.host());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        "alice:s3cret",
+        &format!("docker-archive:{archive}"),
+        &format!("docker://{image}"),
+    ]);
+
+    let d = Daemon::start();
+    let denied = d.docker(&["pull", &image]);
+    assert!(
+        denied.err().contains("pull access denied for"),
+        "{}",
+        denied.stderr
+    );
+    let denied = d.berth(&["pull", &image]);
+    assert!(
+        denied.err().contains("may require 'docker login'"),
+        "{}",
+        denied.stderr
+    );
+
+    // The docker CLI sends the credentials of its config in X-Registry-Auth.
+    let cfg = d.dir.path().join("docker-config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let auth = berth_e2e::archive::base64(b"alice:s3cret");
+    std::fs::write(
+        cfg.join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host()),
+    )
+    .unwrap();
+    let out = d.docker(&["pull", &image]);
+    assert!(
+        out.ok().contains("Status: Downloaded newer image for"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(d.berth(&["images", "-q", "--no-trunc"]).ok().trim(), id);
+
+    // Wrong password: refused, nothing added.
+    let bad = berth_e2e::archive::base64(br#"{"username":"alice","password":"wrong"}"#);
+    let r = berth_e2e::http::request(
+        ("127.0.0.1", d.port),
+        "POST",
+        &format!(
+            "/images/create?fromImage={}/private/other&tag=1",
+            reg.host()
+        ),
+        &[("X-Registry-Auth", &bad)],
+        b"",
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("pull access denied"));
+}
+
+#[test]
+fn failed_pulls_say_why_and_leave_nothing() {
+    let d = Daemon::start();
+    let reg = Registry::start(None);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (image, expect) in [
+        (
+            format!("{}/no/such:1", reg.host()),
+            "not found: manifest unknown".to_string(),
+        ),
+        (
+            format!("127.0.0.1:{closed}/x:1"),
+            format!("cannot reach registry 127.0.0.1:{closed}"),
+        ),
+        (
+            "quay.io/x/y:1".to_string(),
+            "registry quay.io is not on this machine".to_string(),
+        ),
+        (
+            "Bad/Name".to_string(),
+            "invalid reference format".to_string(),
+        ),
+    ] {
+        let out = d.berth(&["pull", &image]);
+        assert!(
+            out.err().contains(&expect),
+            "{image}: want {expect:?} in {}",
+            out.stderr
+        );
+    }
+
+    // A layer whose bytes do not match its digest, and a download cut short.
+    let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
+    let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));
+    let digest = format!("sha256:{}", sha256(&layer));
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff]}}))
+    .unwrap();
+    let config_digest = format!("sha256:{}", sha256(&config));
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}]})).unwrap();
+    let mut tampered = layer.clone();
+    let last = tampered.len() - 9;
+    tampered[last] ^= 0xff;
+    for (name, body, cut, expect) in [
+        ("tampered", tampered, None, "content digest mismatch"),
+        (
+            "truncated",
+            layer.clone(),
+            Some(layer.len() / 2),
+            "interrupted",
+        ),
+    ] {
+        let fake = FakeRegistry::start(vec![
+            (
+                "/v2/t/x/manifests/1".into(),
+                Answer {
+                    body: manifest.clone(),
+                    content_type: "application/vnd.oci.image.manifest.v1+json",
+                    cut_at: None,
+                },
+            ),
+            (
+                format!("/v2/t/x/blobs/{config_digest}"),
+                Answer {
+                    body: config.clone(),
+                    content_type: "application/octet-stream",
+                    cut_at: None,
+                },
+            ),
+            (
+                format!("/v2/t/x/blobs/{digest}"),
+                Answer {
+                    body,
+                    content_type: "application/octet-stream",
+                    cut_at: cut,
+                },
+            ),
+        ]);
+        let out = d.berth(&["pull", &format!("127.0.0.1:{}/t/x:1", fake.port)]);
+        assert!(
+            out.err().contains(expect),
+            "{name}: want {expect:?} in {}",
+            out.stderr
+        );
+    }
+    assert!(
+        d.berth(&["images", "-a", "-q"]).ok().is_empty(),
+        "no image appeared"
+    );
+    assert_eq!(
+        std::fs::read_dir(d.root().join("image/layers"))
+            .unwrap()
+            .count(),
+        0,
+        "no layer appeared"
+    );
+    assert!(
+        d.scratch_entries().is_empty(),
+        "no download left behind: {:?}",
+        d.scratch_entries()
+    );
+}
+
+fn sha256(data: &[u8]) -> String {
+    berth_e2e::archive::sha256_hex(data)
+}
+
+fn gzip_decode(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}

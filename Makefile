@@ -39,9 +39,10 @@ lint:
 stop:
 	@bash scripts/run.sh stop
 
-## bench: image store benchmarks (import/save/load), side by side with peers where installed
+## bench: image store (import/save/load) and registry (push/pull) benchmarks, side by side with peers
 bench: build
 	@bash bench/images.sh
+	@bash bench/registry.sh
 
 clean-cache:
 	rm -rf $(CARGO_TARGET_DIR) $(WEB_TARGET_DIR)

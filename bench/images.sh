@@ -26,7 +26,13 @@ mkdir "$work/large"; tar -xf "$work/large-raw.tar" -C "$work/large" 2>/dev/null 
 tar -cf "$work/large.tar" -C "$work/large" . ; rm -rf "$work/large" "$work/large-raw.tar"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+# Times a command; a failing command stops the benchmark with its output.
+secs() {
+  local s e
+  s=$(date +%s.%N)
+  if ! "$@" >"$work/cmd.log" 2>&1; then echo "benchmark step failed: $*" >&2; cat "$work/cmd.log" >&2; exit 1; fi
+  e=$(date +%s.%N); echo "$e - $s" | bc -l
+}
 mb() { echo "scale=1; $(stat -c %s "$1") / 1000000" | bc; }
 
 printf '%-34s %10s %10s %10s %8s\n' "operation" "size(MB)" "berth(s)" "peer(s)" "ratio"

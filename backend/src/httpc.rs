@@ -2,7 +2,9 @@
 //! registry client (to registries): one connection per request over a unix or
 //! TCP stream, driven by hyper.
 
-use hyper::body::{Body, Incoming};
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
+use hyper::body::{Body, Frame, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
@@ -21,4 +23,22 @@ where
         }
     });
     sender.send_request(req).await
+}
+
+/// The request body type of every outgoing request.
+pub type ReqBody = BoxBody<Bytes, std::io::Error>;
+
+pub fn empty() -> ReqBody {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+pub fn full(b: impl Into<Bytes>) -> ReqBody {
+    Full::new(b.into()).map_err(|never| match never {}).boxed()
+}
+
+/// Streams an async reader (a file, stdin) as the request body.
+pub fn reader_body(r: impl tokio::io::AsyncRead + Send + Sync + 'static) -> ReqBody {
+    use futures_util::TryStreamExt;
+    let s = tokio_util::io::ReaderStream::with_capacity(r, 256 * 1024).map_ok(Frame::data);
+    BodyExt::boxed(StreamBody::new(s))
 }

@@ -160,17 +160,88 @@ pub async fn get_dispatch(
     Err(ApiError::not_found("page not found"))
 }
 
-/// `POST /images/{name}/tag`
+/// `POST /images/{name}/tag|push`
 pub async fn post_dispatch(
     state: State,
     Path(rest): Path<String>,
     params: Params,
     actor: Actor,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    match rest.strip_suffix("/tag") {
-        Some(name) => tag(&state, name, &params, &actor).await,
-        None => Err(ApiError::not_found("page not found")),
+    if let Some(name) = rest.strip_suffix("/tag") {
+        return tag(&state, name, &params, &actor).await;
     }
+    if let Some(name) = rest.strip_suffix("/push") {
+        let auth = headers
+            .get("X-Registry-Auth")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return push(&state, name, params.value("tag"), auth, actor).await;
+    }
+    Err(ApiError::not_found("page not found"))
+}
+
+/// `POST /images/{name}/push?tag=`: checks the image exists locally, then
+/// streams Docker's push progress as NDJSON.
+async fn push(
+    state: &AppState,
+    name: &str,
+    tag: Option<&str>,
+    auth: &str,
+    actor: Actor,
+) -> ApiResult<Response> {
+    use crate::registry::{push, Credentials, RegistryClient};
+    let mut target = Reference::parse(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some(t) = tag {
+        target = target
+            .with_tag(t)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    let target = target.with_default_tag();
+    let rec = state.images.get(&target.to_string()).map_err(|_| {
+        ApiError::not_found(format!(
+            "An image does not exist locally with the tag: {}",
+            target.familiar_repository()
+        ))
+    })?;
+    let client = RegistryClient::new(&target, Credentials::from_header(auth)?)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
+    let (images, db) = (state.images.clone(), state.db.clone());
+    tokio::spawn(async move {
+        let name = target.familiar();
+        match push::push(images.clone(), &client, &rec, &target, &tx).await {
+            Ok(digest) => {
+                if let Ok(rd) = Reference::parse(&format!("{}@{digest}", target.repository())) {
+                    if let Err(e) = images.add_repo_digest(&rec.id, rd) {
+                        tracing::warn!(error = %e, "could not record the pushed digest");
+                    }
+                }
+                let e = NewEvent::image("push", rec.id.to_string(), Some(name), &actor.0);
+                if let Err(err) = db.record_event(e).await {
+                    tracing::error!(error = %err, "could not record event");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(image = %name, error = %e, "push failed");
+                let _ = tx.send(JsonMessage::error(e.to_string())).await;
+            }
+        }
+    });
+    Ok(ndjson_stream(rx))
+}
+
+/// Streams channel messages as NDJSON until the sender is dropped.
+fn ndjson_stream(mut rx: tokio::sync::mpsc::Receiver<JsonMessage>) -> Response {
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(|m| {
+        let mut line = serde_json::to_vec(&m).unwrap_or_default();
+        line.push(b'\n');
+        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 fn inspect(state: &AppState, name: &str) -> ApiResult<Json<Value>> {
@@ -436,7 +507,7 @@ async fn pull(
         Credentials::from_header(auth)?,
     )?);
     let resolved = pull::resolve(&client, &reference).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
+    let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
     let (images, db) = (state.images.clone(), state.db.clone());
     tokio::spawn(async move {
         let name = reference.familiar();
@@ -453,16 +524,7 @@ async fn pull(
             }
         }
     });
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(|m| {
-        let mut line = serde_json::to_vec(&m).unwrap_or_default();
-        line.push(b'\n');
-        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(line))
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    Ok(ndjson_stream(rx))
 }
 
 /// `POST /images/load`

@@ -4,13 +4,12 @@
 
 use crate::daemon::HostAddr;
 use berth_types::{ErrorResponse, API_VERSION};
-use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
-use hyper::body::{Frame, Incoming};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use std::io;
 
-pub type ReqBody = BoxBody<Bytes, io::Error>;
+pub use crate::httpc::{empty, full, reader_body, ReqBody};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -28,21 +27,6 @@ pub enum ClientError {
 pub struct Client {
     host: HostAddr,
     display: String,
-}
-
-pub fn empty() -> ReqBody {
-    Empty::new().map_err(|never| match never {}).boxed()
-}
-
-pub fn full(b: impl Into<Bytes>) -> ReqBody {
-    Full::new(b.into()).map_err(|never| match never {}).boxed()
-}
-
-/// Streams an async reader (a file, stdin) as the request body.
-pub fn reader_body(r: impl tokio::io::AsyncRead + Send + Sync + 'static) -> ReqBody {
-    use futures_util::TryStreamExt;
-    let s = tokio_util::io::ReaderStream::with_capacity(r, 256 * 1024).map_ok(Frame::data);
-    BodyExt::boxed(StreamBody::new(s))
 }
 
 impl Client {

@@ -266,6 +266,51 @@ pub async fn pull(client: &Client, a: PullArgs) -> Result<ExitCode> {
 }
 
 #[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Suppress verbose output
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(value_name = "NAME[:TAG]")]
+    name: String,
+}
+
+pub async fn push(client: &Client, a: PushArgs) -> Result<ExitCode> {
+    let reference =
+        crate::image::Reference::parse_tagged(&a.name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tag = reference.tag().unwrap_or("latest").to_string();
+    let q = query(&[("tag", &tag)]);
+    let res = client
+        .send(
+            Method::POST,
+            &format!("/images/{}/push?{q}", reference.familiar_repository()),
+            http::empty(),
+            None,
+        )
+        .await?;
+    let mut failed = None;
+    http::for_each_line(res, |line| {
+        let m: JsonMessage = serde_json::from_slice(line)
+            .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
+        match (m.error, m.status, m.id) {
+            (Some(e), _, _) => failed = Some(e),
+            (None, Some(s), Some(_)) if a.quiet || s == "Pushing" => {}
+            (None, Some(s), Some(id)) => println!("{id}: {s}"),
+            (None, Some(s), None) if !a.quiet => println!("{s}"),
+            _ => {}
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = failed {
+        bail!("{e}");
+    }
+    if a.quiet {
+        println!("{}", reference.familiar());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
 pub struct LoadArgs {
     /// Read from tar archive file, instead of STDIN
     #[arg(short, long)]

@@ -45,6 +45,8 @@ enum Command {
     Load(images::LoadArgs),
     /// Download an image from a registry
     Pull(images::PullArgs),
+    /// Upload an image to a registry
+    Push(images::PushArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(images::SaveArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -74,6 +76,8 @@ enum ImageCommand {
     Load(images::LoadArgs),
     /// Download an image from a registry
     Pull(images::PullArgs),
+    /// Upload an image to a registry
+    Push(images::PushArgs),
     /// Save one or more images to a tar archive
     Save(images::SaveArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -180,6 +184,7 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(client, a).await,
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(client, a).await,
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => i::pull(client, a).await,
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => i::push(client, a).await,
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => i::save(client, a).await,
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => i::tag(client, a).await,
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => i::rmi(client, a).await,

@@ -320,6 +320,17 @@ impl ImageStore {
             .collect()
     }
 
+    /// Records that a registry holds image `id` under `repo_digest` (after a push).
+    pub fn add_repo_digest(&self, id: &Digest, repo_digest: Reference) -> Result<()> {
+        let mut cat = self.lock();
+        if let Some(rec) = cat.get_mut(id) {
+            rec.repo_digests
+                .retain(|r| r.repository() != repo_digest.repository());
+            rec.repo_digests.insert(repo_digest);
+        }
+        self.persist(&cat)
+    }
+
     /// `docker tag SOURCE TARGET`.
     pub fn tag(&self, source: &str, target: Reference) -> Result<Registered> {
         let mut cat = self.lock();

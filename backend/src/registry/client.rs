@@ -167,11 +167,87 @@ impl RegistryClient {
         Err(self.protocol("too many redirects"))
     }
 
-    fn protocol(&self, detail: impl Into<String>) -> RegistryError {
+    pub fn protocol(&self, detail: impl Into<String>) -> RegistryError {
         RegistryError::Protocol {
             registry: self.host.clone(),
             detail: detail.into(),
         }
+    }
+
+    /// Establishes credentials for writes: asks `/v2/` and answers a `Basic` challenge.
+    pub async fn authenticate(&self, reference: &str) -> Result<(), RegistryError> {
+        let res = self.get("/v2/", "", reference).await?;
+        match res.status() {
+            StatusCode::OK => Ok(()),
+            s => Err(self.protocol(format!("/v2/ answered {s}: is this a registry?"))),
+        }
+    }
+
+    /// Sends a write (HEAD/POST/PUT) with the established credentials.
+    pub async fn send(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: crate::httpc::ReqBody,
+        reference: &str,
+    ) -> Result<Response<Incoming>, RegistryError> {
+        let stream = tokio::net::TcpStream::connect(&self.host)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.host)
+            .header(
+                header::USER_AGENT,
+                concat!("berth/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(a) = self
+            .authorization
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let req = req.body(body).map_err(|e| self.unreachable(e))?;
+        let res = crate::httpc::roundtrip(stream, req)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        if matches!(
+            res.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            return Err(RegistryError::Unauthorized {
+                reference: reference.to_string(),
+            });
+        }
+        Ok(res)
+    }
+
+    /// Turns an upload `Location` (absolute or relative) into a path on this registry.
+    pub fn location_path(&self, location: &str) -> Result<String, RegistryError> {
+        match location
+            .strip_prefix("http://")
+            .or_else(|| location.strip_prefix("https://"))
+        {
+            Some(rest) if rest.starts_with(&format!("{}/", self.host)) => {
+                Ok(rest[self.host.len()..].to_string())
+            }
+            Some(_) => Err(self.protocol(format!(
+                "upload location {location:?} is outside the registry"
+            ))),
+            None if location.starts_with('/') => Ok(location.to_string()),
+            None => Err(self.protocol(format!("bad upload location {location:?}"))),
+        }
+    }
+
+    pub fn repo(&self) -> &str {
+        &self.repo
     }
 
     /// Fetches a manifest or index by tag or digest: (bytes, media type, digest).

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod pull;
+pub mod push;
 
 pub use auth::Credentials;
 pub use client::RegistryClient;

@@ -80,6 +80,8 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
         db,
         data_root: root.clone(),
         ui,
+        credentials: crate::registry::CredentialStore::open(root.join("registry-auth.json"))
+            .with_context(|| format!("read {}", root.join("registry-auth.json").display()))?,
         daemon_id: daemon_id(root)?,
     });
 

@@ -66,10 +66,20 @@ pub fn remove_any(p: &Path) {
 
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new content.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// Like [`write_atomic`], creating the file with `mode` (0600 for secrets).
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = unique_path(dir, ".tmp");
     let guard = ScratchGuard::new(tmp);
-    let mut f = File::create(guard.path())?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(guard.path())?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(guard.path(), path)?;

@@ -76,3 +76,22 @@ pub fn try_lock_exclusive(f: &std::fs::File) -> io::Result<()> {
     // SAFETY: the descriptor belongs to `f`, which outlives the call; flock takes no pointers.
     check(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) })
 }
+
+/// Reads a line from the terminal on stdin without echoing it (for passwords).
+pub fn read_line_noecho() -> io::Result<String> {
+    use std::io::BufRead;
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios is plain old data; zeroed is a valid value for tcgetattr to fill.
+    let mut old: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd 0 is open for the life of the process; `old` is a valid, writable termios.
+    check(unsafe { libc::tcgetattr(fd, &mut old) })?;
+    let mut quiet = old;
+    quiet.c_lflag &= !libc::ECHO;
+    // SAFETY: `quiet` is a valid termios copied from the current settings.
+    check(unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) })?;
+    let mut line = String::new();
+    let res = io::stdin().lock().read_line(&mut line);
+    // SAFETY: restores the settings read above, whatever the read returned.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    res.map(|_| line.trim_end_matches(['\r', '\n']).to_string())
+}

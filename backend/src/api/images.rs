@@ -190,7 +190,7 @@ async fn push(
     auth: &str,
     actor: Actor,
 ) -> ApiResult<Response> {
-    use crate::registry::{push, Credentials, RegistryClient};
+    use crate::registry::{push, RegistryClient};
     let mut target = Reference::parse(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if let Some(t) = tag {
         target = target
@@ -204,7 +204,7 @@ async fn push(
             target.familiar_repository()
         ))
     })?;
-    let client = RegistryClient::new(&target, Credentials::from_header(auth)?)?;
+    let client = RegistryClient::new(&target, credentials_for(state, target.domain(), auth)?)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
     let (images, db) = (state.images.clone(), state.db.clone());
     tokio::spawn(async move {
@@ -228,6 +228,15 @@ async fn push(
         }
     });
     Ok(ndjson_stream(rx))
+}
+
+/// The request's own credentials (`X-Registry-Auth`), else the daemon's login for `host`.
+fn credentials_for(
+    state: &AppState,
+    host: &str,
+    header: &str,
+) -> ApiResult<Option<crate::registry::Credentials>> {
+    Ok(crate::registry::Credentials::from_header(header)?.or_else(|| state.credentials.get(host)))
 }
 
 /// Streams channel messages as NDJSON until the sender is dropped.
@@ -489,7 +498,7 @@ async fn pull(
     auth: &str,
     actor: Actor,
 ) -> ApiResult<Response> {
-    use crate::registry::{pull, Credentials, RegistryClient};
+    use crate::registry::{pull, RegistryClient};
     let mut reference =
         Reference::parse(image).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if let Some(t) = tag {
@@ -502,10 +511,8 @@ async fn pull(
         };
     }
     let reference = reference.with_default_tag();
-    let client = Arc::new(RegistryClient::new(
-        &reference,
-        Credentials::from_header(auth)?,
-    )?);
+    let creds = credentials_for(state, reference.domain(), auth)?;
+    let client = Arc::new(RegistryClient::new(&reference, creds)?);
     let resolved = pull::resolve(&client, &reference).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
     let (images, db) = (state.images.clone(), state.db.clone());

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod images;
 pub mod params;
+pub mod registry;
 pub mod system;
 pub mod ui;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub db: Db,
     pub data_root: PathBuf,
     pub ui: Option<ui::UiAssets>,
+    /// Registry logins (`berth login`), used when a request brings no credentials.
+    pub credentials: crate::registry::CredentialStore,
     /// A random id of this daemon's data root (`docker info` shows it).
     pub daemon_id: String,
 }
@@ -72,6 +75,11 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/events", get(events::events))
+        .route("/auth", post(registry::login))
+        .route(
+            "/berth/auth/{server}",
+            axum::routing::delete(registry::logout),
+        )
         .route("/images/json", get(images::list))
         .route("/images/get", get(images::save_many))
         .route("/images/load", post(images::load))

@@ -5,6 +5,7 @@
 pub mod format;
 pub mod http;
 pub mod images;
+pub mod registry;
 pub mod system;
 
 use crate::daemon::{self, DaemonConfig, DEFAULT_DATA_ROOT, DEFAULT_HOST};
@@ -37,6 +38,10 @@ enum Command {
     Info,
     /// Get real time events from the server
     Events(system::EventsArgs),
+    /// Log in to a registry (the daemon keeps the credentials)
+    Login(registry::LoginArgs),
+    /// Log out from a registry
+    Logout(registry::LogoutArgs),
     /// List images
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
@@ -180,6 +185,8 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
             system::events(client, a).await
         }
+        Command::Login(a) => registry::login(client, a).await,
+        Command::Logout(a) => registry::logout(client, a).await,
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => i::images(client, a).await,
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(client, a).await,
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(client, a).await,

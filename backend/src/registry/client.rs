@@ -46,16 +46,22 @@ impl RegistryClient {
         reference: &Reference,
         credentials: Option<Credentials>,
     ) -> Result<Self, RegistryError> {
-        let host = reference.domain().to_string();
-        if !is_loopback(&host) {
+        let mut c = Self::for_host(reference.domain(), credentials)?;
+        c.repo = reference.path().to_string();
+        Ok(c)
+    }
+
+    /// A client for registry-wide calls (`/v2/`, `_catalog`).
+    pub fn for_host(host: &str, credentials: Option<Credentials>) -> Result<Self, RegistryError> {
+        if !is_loopback(host) {
             return Err(RegistryError::Unsupported(format!(
-                "registry {host} is not on this machine: this daemon pulls only from registries on loopback \
+                "registry {host} is not on this machine: this daemon talks only to registries on loopback \
                  (127.0.0.1, localhost) over HTTP so far; HTTPS registries are not supported yet"
             )));
         }
         Ok(Self {
-            host,
-            repo: reference.path().to_string(),
+            host: host.to_string(),
+            repo: String::new(),
             credentials,
             authorization: Mutex::new(None),
         })

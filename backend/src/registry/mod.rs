@@ -8,10 +8,12 @@
 
 pub mod auth;
 pub mod client;
+pub mod credentials;
 pub mod error;
 pub mod pull;
 pub mod push;
 
 pub use auth::Credentials;
 pub use client::RegistryClient;
+pub use credentials::CredentialStore;
 pub use error::RegistryError;

@@ -1,0 +1,107 @@
+//! Registry commands of the CLI: login and logout.
+
+use super::http::{self, Client};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use hyper::Method;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Username
+    #[arg(short, long)]
+    username: Option<String>,
+    /// Password (prefer --password-stdin)
+    #[arg(short, long)]
+    password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long)]
+    password_stdin: bool,
+    /// The registry, e.g. 127.0.0.1:5000 (default Docker Hub)
+    server: Option<String>,
+}
+
+fn prompt(label: &str) -> Result<String> {
+    eprint!("{label}: ");
+    std::io::stderr().flush().ok();
+    let mut s = String::new();
+    std::io::stdin().lock().read_line(&mut s)?;
+    Ok(s.trim().to_string())
+}
+
+pub async fn login(client: &Client, a: LoginArgs) -> Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal();
+    let username = match a.username {
+        Some(u) => u,
+        None if interactive && !a.password_stdin => prompt("Username")?,
+        None => bail!("username is required: use -u USER"),
+    };
+    let password = match (a.password, a.password_stdin) {
+        (Some(_), true) => bail!("--password and --password-stdin are mutually exclusive"),
+        (Some(p), false) => {
+            eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
+            p
+        }
+        (None, true) => {
+            let mut s = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut s)
+                .context("read the password from stdin")?;
+            s.trim_end_matches(['\r', '\n']).to_string()
+        }
+        (None, false) if interactive => {
+            eprint!("Password: ");
+            std::io::stderr().flush().ok();
+            let p = crate::sys::read_line_noecho().context("read the password")?;
+            eprintln!();
+            p
+        }
+        (None, false) => bail!("password is required: use --password-stdin"),
+    };
+    if username.is_empty() || password.is_empty() {
+        bail!("username and password are required");
+    }
+    let server = a.server.unwrap_or_default();
+    let body =
+        serde_json::json!({"username": username, "password": password, "serveraddress": server});
+    let res = client
+        .send(
+            Method::POST,
+            "/auth",
+            http::full(body.to_string()),
+            Some("application/json"),
+        )
+        .await?;
+    let v: serde_json::Value = http::read_json(res).await?;
+    println!("{}", v["Status"].as_str().unwrap_or("Login Succeeded"));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry (default Docker Hub)
+    server: Option<String>,
+}
+
+pub async fn logout(client: &Client, a: LogoutArgs) -> Result<ExitCode> {
+    let server = a.server.unwrap_or_else(|| "docker.io".into());
+    let escaped: String = form_urlencoded::byte_serialize(server.as_bytes()).collect();
+    match client
+        .send(
+            Method::DELETE,
+            &format!("/berth/auth/{escaped}"),
+            http::empty(),
+            None,
+        )
+        .await
+    {
+        Ok(_) => println!("Removing login credentials for {server}"),
+        Err(http::ClientError::Daemon { status, .. }) if status == hyper::StatusCode::NOT_FOUND => {
+            println!("Not logged in to {server}")
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

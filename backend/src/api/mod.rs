@@ -81,6 +81,7 @@ fn api_routes() -> Router<Arc<AppState>> {
             axum::routing::delete(registry::logout),
         )
         .route("/images/json", get(images::list))
+        .route("/images/search", get(registry::search))
         .route("/images/get", get(images::save_many))
         .route("/images/load", post(images::load))
         .route("/images/create", post(images::create))

@@ -95,6 +95,90 @@ async fn record(state: &super::AppState, action: &'static str, host: &str, actor
     }
 }
 
+/// `GET /images/search?term=&limit=&filters=`: a term starting with a registry
+/// (`127.0.0.1:5000/app`) searches that registry; otherwise every registry the
+/// daemon is logged in to, and the local images.
+pub async fn search(
+    state: State,
+    params: super::params::Params,
+) -> ApiResult<Json<Vec<berth_types::SearchResult>>> {
+    use berth_types::SearchResult;
+    let term = params
+        .value("term")
+        .ok_or_else(|| ApiError::bad_request("term is required: what to search for"))?;
+    let limit = match params.value("limit") {
+        None => 25,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "limit {l} is outside the range of [1, 100]"
+                )))
+            }
+        },
+    };
+    let filters = params.filters()?;
+    filters.allow_only(&["is-official", "is-automated", "stars"])?;
+    let (hosts, needle, named) = match term.split_once('/') {
+        Some((h, rest)) if h.contains(['.', ':']) || h == "localhost" => {
+            (vec![h.to_string()], rest.to_string(), true)
+        }
+        _ => (state.credentials.registries(), term.to_string(), false),
+    };
+    let mut out: Vec<SearchResult> = Vec::new();
+    for host in hosts {
+        let found = async {
+            let client = RegistryClient::for_host(&host, state.credentials.get(&host))?;
+            crate::registry::search::search(&client, &needle, limit).await
+        }
+        .await;
+        match found {
+            Ok(r) => out.extend(r),
+            Err(e) if named => return Err(e.into()),
+            Err(e) => tracing::warn!(registry = %host, error = %e, "search skipped a registry"),
+        }
+    }
+    if !named {
+        let needle = needle.to_lowercase();
+        let mut local: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for rec in state.images.list() {
+            for t in &rec.tags {
+                let repo = t.familiar_repository();
+                if repo.contains(&needle) {
+                    local
+                        .entry(repo)
+                        .or_default()
+                        .extend(t.tag().map(str::to_string));
+                }
+            }
+        }
+        for (name, mut tags) in local {
+            tags.sort();
+            if !out.iter().any(|r| r.name == name) {
+                let description = format!("local image (tags: {})", tags.join(", "));
+                out.push(SearchResult {
+                    name,
+                    description,
+                    star_count: 0,
+                    is_official: false,
+                    is_automated: false,
+                });
+            }
+        }
+    }
+    let want = |key: &str| filters.get(key).first().map(|v| v == "true" || v == "1");
+    out.retain(|r| {
+        want("is-official").is_none_or(|w| w == r.is_official)
+            && want("is-automated").is_none_or(|w| w == r.is_automated)
+            && filters
+                .get("stars")
+                .iter()
+                .all(|s| s.parse::<u64>().is_ok_and(|n| r.star_count >= n))
+    });
+    out.truncate(limit);
+    Ok(Json(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::registry_host;

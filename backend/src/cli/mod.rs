@@ -42,6 +42,8 @@ enum Command {
     Login(registry::LoginArgs),
     /// Log out from a registry
     Logout(registry::LogoutArgs),
+    /// Search registries and local images
+    Search(registry::SearchArgs),
     /// List images
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
@@ -187,6 +189,7 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         }
         Command::Login(a) => registry::login(client, a).await,
         Command::Logout(a) => registry::logout(client, a).await,
+        Command::Search(a) => registry::search(client, a).await,
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => i::images(client, a).await,
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => i::import(client, a).await,
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => i::load(client, a).await,

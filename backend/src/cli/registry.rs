@@ -1,4 +1,4 @@
-//! Registry commands of the CLI: login and logout.
+//! Registry commands of the CLI: login, logout and search.
 
 use super::http::{self, Client};
 use anyhow::{bail, Context, Result};
@@ -103,5 +103,51 @@ pub async fn logout(client: &Client, a: LogoutArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Max number of search results
+    #[arg(long, default_value_t = 25)]
+    limit: usize,
+    /// Don't truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Filter output based on conditions provided (is-official=, stars=)
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// What to search for; start it with a registry (127.0.0.1:5000/app) to search only there
+    term: String,
+}
+
+pub async fn search(client: &Client, a: SearchArgs) -> Result<ExitCode> {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("term", &a.term);
+    q.append_pair("limit", &a.limit.to_string());
+    q.append_pair("filters", &super::images::filters_json(&a.filter)?);
+    let results: Vec<berth_types::SearchResult> = client
+        .get_json(&format!("/images/search?{}", q.finish()))
+        .await?;
+    let mut t = super::format::Table::new(&["NAME", "DESCRIPTION", "STARS", "OFFICIAL"]);
+    for r in results {
+        let d = r.description.replace('\n', " ");
+        let d = if a.no_trunc {
+            d
+        } else {
+            super::format::ellipsis(&d, 45)
+        };
+        t.row(vec![
+            r.name,
+            d,
+            r.star_count.to_string(),
+            if r.is_official {
+                "[OK]".into()
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    print!("{}", t.render());
     Ok(ExitCode::SUCCESS)
 }

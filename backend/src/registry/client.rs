@@ -180,6 +180,31 @@ impl RegistryClient {
         }
     }
 
+    /// GETs a JSON document (`_catalog`, `tags/list`, `/v1/search`); `None` when
+    /// the registry does not serve that path. Also returns the `Link` header.
+    pub async fn get_json(
+        &self,
+        path: &str,
+    ) -> Result<Option<(serde_json::Value, Option<String>)>, RegistryError> {
+        let res = self.get(path, "application/json", &self.host).await?;
+        if res.status() == StatusCode::NOT_FOUND || res.status() == StatusCode::METHOD_NOT_ALLOWED {
+            return Ok(None);
+        }
+        if res.status() != StatusCode::OK {
+            return Err(self.protocol(format!("{path} answered {}", res.status())));
+        }
+        let link = res
+            .headers()
+            .get(header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = self.read_limited(res, MAX_DOCUMENT).await?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok(Some((v, link))),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Establishes credentials for writes: asks `/v2/` and answers a `Basic` challenge.
     pub async fn authenticate(&self, reference: &str) -> Result<(), RegistryError> {
         let res = self.get("/v2/", "", reference).await?;

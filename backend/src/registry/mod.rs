@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod error;
 pub mod pull;
 pub mod push;
+pub mod search;
 
 pub use auth::Credentials;
 pub use client::RegistryClient;

@@ -82,6 +82,7 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
         ui,
         credentials: crate::registry::CredentialStore::open(root.join("registry-auth.json"))
             .with_context(|| format!("read {}", root.join("registry-auth.json").display()))?,
+        uploads: Default::default(),
         daemon_id: daemon_id(root)?,
     });
 

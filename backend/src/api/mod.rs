@@ -3,6 +3,7 @@
 //! static files. Handlers are thin: they parse, call an engine module (in
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
+pub mod distribution;
 pub mod error;
 pub mod events;
 pub mod images;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub ui: Option<ui::UiAssets>,
     /// Registry logins (`berth login`), used when a request brings no credentials.
     pub credentials: crate::registry::CredentialStore,
+    /// Blob uploads in progress into Berth's own registry (`/v2/`).
+    pub uploads: Arc<crate::registry::uploads::UploadSessions>,
     /// A random id of this daemon's data root (`docker info` shows it).
     pub daemon_id: String,
 }
@@ -91,6 +94,9 @@ fn api_routes() -> Router<Arc<AppState>> {
                 .post(images::post_dispatch)
                 .delete(images::remove),
         )
+        .route("/v2/", get(distribution::base))
+        .route("/v2/_catalog", get(distribution::catalog))
+        .route("/v2/{*rest}", axum::routing::any(distribution::dispatch))
 }
 
 /// The whole service for one listener: version rewriting and Docker's headers

@@ -169,10 +169,9 @@ impl ImageStore {
         what: &str,
     ) -> Result<(Descriptor, Digest)> {
         let chain = chain_id(parent, diff_id);
+        let missing = || ImageError::InvalidArchive(format!("{what} is missing from the archive"));
         if self.layers().get(&chain).is_none() {
-            let f = File::open(file).map_err(|_| {
-                ImageError::InvalidArchive(format!("{what} is missing from the archive"))
-            })?;
+            let f = File::open(file).map_err(|_| missing())?;
             let pending = self.layers().unpack(parent, f, what)?;
             if &pending.meta.diff_id != diff_id {
                 return Err(ImageError::DigestMismatch {
@@ -183,19 +182,77 @@ impl ImageStore {
             }
             self.layers().commit(pending)?;
         }
-        let f = File::open(file).map_err(|_| {
-            ImageError::InvalidArchive(format!("{what} is missing from the archive"))
-        })?;
-        let mut head = [0u8; 8];
-        let n = File::open(file)
-            .and_then(|mut h| h.read(&mut head))
-            .ctx(|| format!("read {}", file.display()))?;
-        let media_type = match Compression::sniff(&head[..n]) {
+        let media_type = match Compression::sniff(&file_head(file)?) {
             Compression::Gzip => MT_OCI_LAYER_GZIP,
             _ => MT_OCI_LAYER,
         };
+        // Already in the store (pushed into Berth's registry): nothing to copy.
+        if let Some(d) = blob_digest.filter(|d| self.blobs().has(d)) {
+            return Ok((
+                Descriptor::new(media_type, d.clone(), self.blobs().size(d)?),
+                chain,
+            ));
+        }
+        let f = File::open(file).map_err(|_| missing())?;
         let (digest, size) = self.blobs().put_reader(f, blob_digest, what)?;
         Ok((Descriptor::new(media_type, digest, size), chain))
+    }
+
+    /// Accepts a manifest pushed into Berth's registry: its config and layer
+    /// blobs must be in the store already; layers are unpacked (diff ids
+    /// checked) and the image is recorded under `tag`.
+    pub fn accept_manifest(
+        &self,
+        manifest_bytes: &[u8],
+        tag: Option<Reference>,
+    ) -> Result<Registered> {
+        let _writing = self.writing();
+        let manifest: Manifest = parse_json(manifest_bytes, "manifest", "pushed manifest")?;
+        let config_bytes = self
+            .blobs()
+            .read_verified(&manifest.config.digest)
+            .map_err(|_| {
+                ImageError::InvalidArchive(format!(
+                    "manifest blob unknown: config {} was not uploaded",
+                    manifest.config.digest
+                ))
+            })?;
+        let config: ImageConfig = parse_json(
+            &config_bytes,
+            manifest.config.digest.as_str(),
+            "pushed config",
+        )?;
+        if config.rootfs.diff_ids.len() != manifest.layers.len() {
+            return Err(ImageError::InvalidArchive(format!(
+                "manifest lists {} layers but its config names {}",
+                manifest.layers.len(),
+                config.rootfs.diff_ids.len()
+            )));
+        }
+        let mut parent = None;
+        for (l, diff) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
+            if !self.blobs().has(&l.digest) {
+                return Err(ImageError::InvalidArchive(format!(
+                    "manifest blob unknown: layer {} was not uploaded",
+                    l.digest
+                )));
+            }
+            let file = self.blobs().path(&l.digest);
+            let (_, chain) = self.adopt_layer(
+                &file,
+                parent.as_ref(),
+                diff,
+                Some(&l.digest),
+                &format!("layer {}", l.digest),
+            )?;
+            parent = Some(chain);
+        }
+        self.register_manifest(
+            manifest_bytes,
+            &config_bytes,
+            tag.into_iter().collect(),
+            None,
+        )
     }
 
     /// Writes the named images as one archive to `out`. A repository name
@@ -295,6 +352,16 @@ impl ImageStore {
         };
         Ok(vec![(rec, tag)])
     }
+}
+
+/// The first bytes of a file, for sniffing its compression.
+fn file_head(p: &Path) -> Result<Vec<u8>> {
+    let mut head = vec![0u8; 8];
+    let n = File::open(p)
+        .and_then(|mut f| f.read(&mut head))
+        .ctx(|| format!("read {}", p.display()))?;
+    head.truncate(n);
+    Ok(head)
 }
 
 /// The tag an OCI index entry carries: the full name Docker and containerd

@@ -13,6 +13,7 @@ pub mod error;
 pub mod pull;
 pub mod push;
 pub mod search;
+pub mod uploads;
 
 pub use auth::Credentials;
 pub use client::RegistryClient;

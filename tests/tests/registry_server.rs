@@ -1,0 +1,202 @@
+//! Berth as a registry: skopeo copies into and out of its `/v2/`, one Berth
+//! daemon pushes to another, and the distribution API's details (pagination,
+//! ranges, chunked uploads, digests, errors) hold.
+
+use berth_e2e::http::request;
+use berth_e2e::{table_rows, Daemon};
+use std::process::Command;
+
+fn skopeo(args: &[&str]) -> String {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn skopeo_and_another_berth_push_into_berth_and_copy_out() {
+    let src = Daemon::start();
+    let id = src.starter_image("busybox:latest");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("bb.tar").display().to_string();
+    src.berth(&["save", "-o", &archive, "busybox"]).ok();
+
+    let reg = Daemon::start();
+    let host = format!("127.0.0.1:{}", reg.port);
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        &format!("docker-archive:{archive}"),
+        &format!("docker://{host}/mine/bb:1"),
+    ]);
+    let rows = table_rows(reg.berth(&["images"]).ok());
+    assert_eq!(
+        (rows[0][0].as_str(), rows[0][1].as_str()),
+        (format!("{host}/mine/bb").as_str(), "1")
+    );
+    assert_eq!(
+        reg.berth(&["images", "-q", "--no-trunc"]).ok().trim(),
+        id,
+        "same image id"
+    );
+    let blobs = std::fs::read_dir(reg.root().join("image/blobs/sha256"))
+        .unwrap()
+        .count();
+    assert_eq!(blobs, 3, "manifest, config and one layer, each stored once");
+
+    let out = dir.path().join("out");
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{host}/mine/bb:1"),
+        &format!("oci:{}:x", out.display()),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--config",
+        &format!("oci:{}:x", out.display()),
+    ]))
+    .unwrap();
+    assert_eq!(v["config"]["Cmd"][0], "sh");
+
+    // One Berth pushes to the other; a second push sends nothing.
+    src.berth(&["tag", "busybox", &format!("{host}/team/app:7")])
+        .ok();
+    let pushed = src
+        .berth(&["push", &format!("{host}/team/app:7")])
+        .ok()
+        .to_string();
+    assert!(
+        pushed.contains("Layer already exists") || pushed.contains("Pushed"),
+        "{pushed}"
+    );
+    assert!(reg
+        .berth(&["images"])
+        .ok()
+        .contains(&format!("{host}/team/app")));
+    let again = src
+        .berth(&["push", &format!("{host}/team/app:7")])
+        .ok()
+        .to_string();
+    assert!(!again.contains(": Pushed"), "{again}");
+    // And pulls back from it.
+    let fresh = Daemon::start();
+    assert!(fresh
+        .berth(&["pull", &format!("{host}/team/app:7")])
+        .ok()
+        .contains("Pull complete"));
+}
+
+#[test]
+fn distribution_api_details() {
+    let d = Daemon::start();
+    d.starter_image("busybox:latest");
+    let host = format!("127.0.0.1:{}", d.port);
+    for t in ["a/x:1", "b/y:1", "b/y:2", "c/z:1"] {
+        d.berth(&["tag", "busybox", &format!("{host}/{t}")]).ok();
+    }
+    let addr = ("127.0.0.1", d.port);
+    let r = request(addr, "GET", "/v2/", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("docker-distribution-api-version"),
+        Some("registry/2.0")
+    );
+
+    let r = request(addr, "GET", "/v2/_catalog?n=2", &[], b"");
+    assert_eq!(r.json()["repositories"], serde_json::json!(["a/x", "b/y"]));
+    assert!(
+        r.header("link").unwrap().contains("last=b/y"),
+        "{:?}",
+        r.header("link")
+    );
+    let r = request(addr, "GET", "/v2/_catalog?n=2&last=b/y", &[], b"");
+    assert_eq!(
+        r.json()["repositories"].as_array().unwrap().len(),
+        2,
+        "c/z and library/busybox"
+    );
+    assert_eq!(
+        request(addr, "GET", "/v2/b/y/tags/list", &[], b"").json()["tags"],
+        serde_json::json!(["1", "2"])
+    );
+
+    let r = request(addr, "GET", "/v2/b/y/manifests/nope", &[], b"");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["errors"][0]["code"], "MANIFEST_UNKNOWN");
+    let head = request(addr, "HEAD", "/v2/b/y/manifests/1", &[], b"");
+    assert_eq!(head.status, 200);
+    let digest = head.header("docker-content-digest").unwrap().to_string();
+    let m = request(
+        addr,
+        "GET",
+        &format!("/v2/b/y/manifests/{digest}"),
+        &[],
+        b"",
+    )
+    .json();
+    let layer = m["layers"][0]["digest"].as_str().unwrap().to_string();
+    let part = request(
+        addr,
+        "GET",
+        &format!("/v2/b/y/blobs/{layer}"),
+        &[("Range", "bytes=0-99")],
+        b"",
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body.len(), 100);
+
+    // Chunked upload: POST, two PATCHes, PUT with the digest.
+    let data = b"hello berth registry".to_vec();
+    let want = format!("sha256:{}", berth_e2e::archive::sha256_hex(&data));
+    let start = request(addr, "POST", "/v2/up/load/blobs/uploads/", &[], b"");
+    assert_eq!(start.status, 202);
+    let loc = start.header("location").unwrap().to_string();
+    assert_eq!(
+        request(addr, "PATCH", &loc, &[], &data[..5]).header("range"),
+        Some("0-4")
+    );
+    request(addr, "PATCH", &loc, &[], &data[5..]);
+    let bad = request(
+        addr,
+        "PUT",
+        &format!("{loc}?digest=sha256:{}", "0".repeat(64)),
+        &[],
+        b"",
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["errors"][0]["code"], "DIGEST_INVALID");
+    assert!(
+        d.scratch_entries().is_empty(),
+        "a rejected upload leaves nothing"
+    );
+    // The session ended with the failure; a monolithic upload works in one request.
+    let r = request(
+        addr,
+        "POST",
+        &format!("/v2/up/load/blobs/uploads/?digest={want}"),
+        &[],
+        &data,
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        request(addr, "GET", &format!("/v2/up/load/blobs/{want}"), &[], b"").body,
+        data
+    );
+    let r = request(
+        addr,
+        "POST",
+        &format!("/v2/other/blobs/uploads/?mount={want}&from=up/load"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 201, "cross-repository mount");
+}

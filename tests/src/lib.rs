@@ -228,6 +228,29 @@ impl Daemon {
         http::request(("127.0.0.1", self.port), method, path, &[], body)
     }
 
+    /// How many layers are unpacked in the store.
+    pub fn layer_count(&self) -> usize {
+        std::fs::read_dir(self.root().join("image/layers"))
+            .map(|rd| rd.count())
+            .unwrap_or(0)
+    }
+
+    /// Asserts that the store holds no image, no layer and no scratch file:
+    /// what a refused operation must leave.
+    #[track_caller]
+    pub fn assert_store_empty(&self) {
+        assert!(
+            self.berth(&["images", "-a", "-q"]).ok().is_empty(),
+            "no image may appear"
+        );
+        assert_eq!(self.layer_count(), 0, "no layer may appear");
+        assert!(
+            self.scratch_entries().is_empty(),
+            "no scratch leftovers: {:?}",
+            self.scratch_entries()
+        );
+    }
+
     /// Files left in the store's scratch directory (should be none between operations).
     pub fn scratch_entries(&self) -> Vec<String> {
         std::fs::read_dir(self.root().join("image/tmp"))
@@ -272,6 +295,21 @@ impl Drop for Daemon {
         }
         self.stop();
     }
+}
+
+/// Runs skopeo and returns its stdout; a failure fails the test with its stderr.
+#[track_caller]
+pub fn skopeo(args: &[&str]) -> String {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("run skopeo (apt-get install skopeo)");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Reads a whole file as bytes.

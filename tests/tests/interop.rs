@@ -1,21 +1,7 @@
 //! Archives cross tools: what `berth save` writes, skopeo reads (docker-archive
 //! and, through a copy, oci-archive), and what skopeo writes, Berth loads.
 
-use berth_e2e::Daemon;
-use std::process::Command;
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo (apt-get install skopeo)");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use berth_e2e::{skopeo, Daemon};
 
 #[test]
 fn skopeo_reads_berth_archives_and_berth_loads_skopeo_oci_archives() {

@@ -4,21 +4,7 @@
 
 use berth_e2e::archive::{gzip, tar, Entry};
 use berth_e2e::registry::{Answer, FakeRegistry, Registry};
-use berth_e2e::{table_rows, Daemon};
-use std::process::Command;
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use berth_e2e::{skopeo, table_rows, Daemon};
 
 /// Saves the starter image of a scratch daemon into `dir/src.tar`; returns (path, image id).
 fn starter_archive(dir: &std::path::Path) -> (String, String) {
@@ -286,22 +272,7 @@ fn failed_pulls_say_why_and_leave_nothing() {
             out.stderr
         );
     }
-    assert!(
-        d.berth(&["images", "-a", "-q"]).ok().is_empty(),
-        "no image appeared"
-    );
-    assert_eq!(
-        std::fs::read_dir(d.root().join("image/layers"))
-            .unwrap()
-            .count(),
-        0,
-        "no layer appeared"
-    );
-    assert!(
-        d.scratch_entries().is_empty(),
-        "no download left behind: {:?}",
-        d.scratch_entries()
-    );
+    d.assert_store_empty();
 }
 
 fn sha256(data: &[u8]) -> String {

@@ -3,21 +3,7 @@
 //! ranges, chunked uploads, digests, errors) hold.
 
 use berth_e2e::http::request;
-use berth_e2e::{table_rows, Daemon};
-use std::process::Command;
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use berth_e2e::{skopeo, table_rows, Daemon};
 
 #[test]
 fn skopeo_and_another_berth_push_into_berth_and_copy_out() {

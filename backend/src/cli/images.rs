@@ -162,7 +162,7 @@ pub async fn import(client: &Client, a: ImportArgs) -> Result<ExitCode> {
             Some("application/x-tar"),
         )
         .await?;
-    print_json_stream(res).await
+    print_json_stream(res, SHOW_ALL).await
 }
 
 /// The request body for a file argument, or STDIN for `-`/none.
@@ -183,21 +183,37 @@ async fn open_input(path: Option<&str>) -> Result<http::ReqBody> {
     }
 }
 
+/// How much of a progress stream to print.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    /// Print nothing but errors.
+    quiet: bool,
+    /// Per-layer statuses left out of plain (non-terminal) output, such as byte counts.
+    hidden: &'a [&'a str],
+}
+
+const SHOW_ALL: Shown<'static> = Shown {
+    quiet: false,
+    hidden: &[],
+};
+
 /// Prints an NDJSON progress stream; an error line makes the command fail.
-async fn print_json_stream(res: hyper::Response<hyper::body::Incoming>) -> Result<ExitCode> {
+async fn print_json_stream(
+    res: hyper::Response<hyper::body::Incoming>,
+    shown: Shown<'_>,
+) -> Result<ExitCode> {
     let mut failed = None;
     http::for_each_line(res, |line| {
         let m: JsonMessage = serde_json::from_slice(line)
             .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
-        if let Some(e) = m.error {
-            failed = Some(e);
-        } else if let Some(s) = m.stream {
-            print!("{s}");
-        } else if let Some(s) = m.status {
-            match m.id {
-                Some(id) => println!("{id}: {s}"),
-                None => println!("{s}"),
-            }
+        match (m.error, m.stream, m.status, m.id) {
+            (Some(e), ..) => failed = Some(e),
+            _ if shown.quiet => {}
+            (None, Some(s), ..) => print!("{s}"),
+            (None, None, Some(s), Some(_)) if shown.hidden.contains(&s.as_str()) => {}
+            (None, None, Some(s), Some(id)) => println!("{id}: {s}"),
+            (None, None, Some(s), None) => println!("{s}"),
+            _ => {}
         }
         Ok(())
     })
@@ -239,24 +255,16 @@ pub async fn pull(client: &Client, a: PullArgs) -> Result<ExitCode> {
             None,
         )
         .await?;
-    let mut failed = None;
-    http::for_each_line(res, |line| {
-        let m: JsonMessage = serde_json::from_slice(line)
-            .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
-        match (m.error, m.status, m.id) {
-            (Some(e), _, _) => failed = Some(e),
-            // Byte counts are for terminals with progress bars; plain output keeps the milestones.
-            (None, Some(s), Some(_)) if a.quiet || s == "Downloading" || s == "Extracting" => {}
-            (None, Some(s), Some(id)) => println!("{id}: {s}"),
-            (None, Some(s), None) if !a.quiet => println!("{s}"),
-            _ => {}
-        }
-        Ok(())
-    })
+    // Byte counts are for terminals with progress bars; plain output keeps the milestones.
+    let hidden = &["Downloading", "Extracting"];
+    print_json_stream(
+        res,
+        Shown {
+            quiet: a.quiet,
+            hidden,
+        },
+    )
     .await?;
-    if let Some(e) = failed {
-        bail!("{e}");
-    }
     let shown = match reference.digest() {
         Some(_) => reference.to_string(),
         None => reference.clone().with_default_tag().to_string(),
@@ -287,23 +295,14 @@ pub async fn push(client: &Client, a: PushArgs) -> Result<ExitCode> {
             None,
         )
         .await?;
-    let mut failed = None;
-    http::for_each_line(res, |line| {
-        let m: JsonMessage = serde_json::from_slice(line)
-            .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
-        match (m.error, m.status, m.id) {
-            (Some(e), _, _) => failed = Some(e),
-            (None, Some(s), Some(_)) if a.quiet || s == "Pushing" => {}
-            (None, Some(s), Some(id)) => println!("{id}: {s}"),
-            (None, Some(s), None) if !a.quiet => println!("{s}"),
-            _ => {}
-        }
-        Ok(())
-    })
+    print_json_stream(
+        res,
+        Shown {
+            quiet: a.quiet,
+            hidden: &["Pushing"],
+        },
+    )
     .await?;
-    if let Some(e) = failed {
-        bail!("{e}");
-    }
     if a.quiet {
         println!("{}", reference.familiar());
     }
@@ -331,7 +330,7 @@ pub async fn load(client: &Client, a: LoadArgs) -> Result<ExitCode> {
             Some("application/x-tar"),
         )
         .await?;
-    print_json_stream(res).await
+    print_json_stream(res, SHOW_ALL).await
 }
 
 #[derive(Debug, Args)]

@@ -113,7 +113,7 @@ impl ImageStore {
                         desc.digest.as_str(),
                         what,
                     )?;
-                    pick_platform(&nested).ok_or_else(|| {
+                    nested.for_this_machine().cloned().ok_or_else(|| {
                         ImageError::InvalidArchive(format!(
                             "{what}: index {} has no linux image for this machine",
                             desc.digest
@@ -380,20 +380,6 @@ fn tag_of(desc: &Descriptor) -> Option<Reference> {
     } else {
         None
     }
-}
-
-fn pick_platform(index: &Index) -> Option<Descriptor> {
-    let arch = super::import::host_architecture();
-    index
-        .manifests
-        .iter()
-        .find(|m| {
-            m.platform
-                .as_ref()
-                .is_some_and(|p| p.os == "linux" && p.architecture == arch)
-        })
-        .or_else(|| index.manifests.iter().find(|m| m.platform.is_none()))
-        .cloned()
 }
 
 /// Unpacks the outer archive: plain files and directories only. Links inside

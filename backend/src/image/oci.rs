@@ -76,6 +76,19 @@ pub struct Index {
 }
 
 impl Index {
+    /// The entry for linux on this machine's architecture, else one without a platform.
+    pub fn for_this_machine(&self) -> Option<&Descriptor> {
+        let arch = super::import::host_architecture();
+        self.manifests
+            .iter()
+            .find(|m| {
+                m.platform
+                    .as_ref()
+                    .is_some_and(|p| p.os == "linux" && p.architecture == arch)
+            })
+            .or_else(|| self.manifests.iter().find(|m| m.platform.is_none()))
+    }
+
     pub fn new(manifests: Vec<Descriptor>) -> Self {
         Self {
             schema_version: 2,

@@ -9,8 +9,7 @@ use super::auth::{Challenge, Credentials};
 use super::error::RegistryError;
 use crate::image::oci::{MT_DOCKER_LIST, MT_DOCKER_MANIFEST, MT_OCI_INDEX, MT_OCI_MANIFEST};
 use crate::image::{Digest, Reference};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{header, Request, Response, StatusCode};
 use std::sync::Mutex;
@@ -78,20 +77,31 @@ impl RegistryClient {
         }
     }
 
-    async fn send_once(
+    /// One request with the established credentials, no retries.
+    async fn raw(
         &self,
+        method: hyper::Method,
         path: &str,
         accept: &str,
+        content_type: Option<&str>,
+        body: crate::httpc::ReqBody,
     ) -> Result<Response<Incoming>, RegistryError> {
         let stream = tokio::net::TcpStream::connect(&self.host)
             .await
             .map_err(|e| self.unreachable(e))?;
-        let mut req = Request::get(path).header(header::HOST, &self.host).header(
-            header::USER_AGENT,
-            concat!("berth/", env!("CARGO_PKG_VERSION")),
-        );
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.host)
+            .header(
+                header::USER_AGENT,
+                concat!("berth/", env!("CARGO_PKG_VERSION")),
+            );
         if !accept.is_empty() {
             req = req.header(header::ACCEPT, accept);
+        }
+        if let Some(ct) = content_type {
+            req = req.header(header::CONTENT_TYPE, ct);
         }
         if let Some(a) = self
             .authorization
@@ -101,9 +111,7 @@ impl RegistryClient {
         {
             req = req.header(header::AUTHORIZATION, a);
         }
-        let req = req
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| self.unreachable(e))?;
+        let req = req.body(body).map_err(|e| self.unreachable(e))?;
         crate::httpc::roundtrip(stream, req)
             .await
             .map_err(|e| self.unreachable(e))
@@ -119,7 +127,15 @@ impl RegistryClient {
         let mut path = path.to_string();
         let mut authenticated = false;
         for _ in 0..5 {
-            let res = self.send_once(&path, accept).await?;
+            let res = self
+                .raw(
+                    hyper::Method::GET,
+                    &path,
+                    accept,
+                    None,
+                    crate::httpc::empty(),
+                )
+                .await?;
             match res.status() {
                 StatusCode::UNAUTHORIZED if !authenticated => {
                     let challenge = res
@@ -223,32 +239,7 @@ impl RegistryClient {
         body: crate::httpc::ReqBody,
         reference: &str,
     ) -> Result<Response<Incoming>, RegistryError> {
-        let stream = tokio::net::TcpStream::connect(&self.host)
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, &self.host)
-            .header(
-                header::USER_AGENT,
-                concat!("berth/", env!("CARGO_PKG_VERSION")),
-            );
-        if let Some(ct) = content_type {
-            req = req.header(header::CONTENT_TYPE, ct);
-        }
-        if let Some(a) = self
-            .authorization
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
-            req = req.header(header::AUTHORIZATION, a);
-        }
-        let req = req.body(body).map_err(|e| self.unreachable(e))?;
-        let res = crate::httpc::roundtrip(stream, req)
-            .await
-            .map_err(|e| self.unreachable(e))?;
+        let res = self.raw(method, path, "", content_type, body).await?;
         if matches!(
             res.status(),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN

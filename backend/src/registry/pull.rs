@@ -56,17 +56,13 @@ pub async fn resolve(
     };
     if is_index(&media_type, &bytes) {
         let index: Index = parse(&bytes, &name, "index")?;
-        let arch = crate::image::import::host_architecture();
         let pick = index
-            .manifests
-            .iter()
-            .find(|m| {
-                m.platform
-                    .as_ref()
-                    .is_some_and(|p| p.os == "linux" && p.architecture == arch)
-            })
+            .for_this_machine()
             .ok_or_else(|| RegistryError::ManifestUnknown {
-                reference: format!("{name} (linux/{arch})"),
+                reference: format!(
+                    "{name} (linux/{})",
+                    crate::image::import::host_architecture()
+                ),
             })?;
         (bytes, media_type, digest) = client.manifest(pick.digest.as_str(), &name).await?;
         if is_index(&media_type, &bytes) {

@@ -1,11 +1,13 @@
 //! Calls to the daemon's Engine API, decoding Docker's error JSON into messages.
 
-use berth_types::ErrorResponse;
+use berth_types::{ErrorResponse, JsonMessage};
+use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
 
-/// GETs `path` and decodes JSON; errors are the daemon's message or the transport's.
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
-    let res = gloo_net::http::Request::get(path).send().await.map_err(|e| format!("cannot reach the Berth daemon: {e}"))?;
+/// Sends a request; a non-2xx answer becomes the daemon's message.
+async fn send(req: Request) -> Result<Response, String> {
+    let res = req.send().await.map_err(|e| format!("cannot reach the Berth daemon: {e}"))?;
     if !res.ok() {
         let status = res.status();
         return Err(match res.json::<ErrorResponse>().await {
@@ -13,7 +15,53 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
             Err(_) => format!("the daemon answered {status}"),
         });
     }
+    Ok(res)
+}
+
+/// GETs `path` and decodes JSON.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
+    let res = send(Request::get(path).build().map_err(|e| e.to_string())?).await?;
     res.json::<T>().await.map_err(|e| format!("unexpected answer from the daemon: {e}"))
+}
+
+/// POSTs a JSON body and decodes the JSON answer.
+pub async fn post_json<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, String> {
+    let req = Request::post(path).json(body).map_err(|e| e.to_string())?;
+    let res = send(req).await?;
+    res.json::<T>().await.map_err(|e| format!("unexpected answer from the daemon: {e}"))
+}
+
+pub async fn delete(path: &str) -> Result<(), String> {
+    send(Request::delete(path).build().map_err(|e| e.to_string())?).await.map(|_| ())
+}
+
+/// POSTs to a streaming endpoint (pull, push) and calls `on_message` with each
+/// NDJSON progress message as it arrives. A message with an error ends it.
+pub async fn post_stream(path: &str, mut on_message: impl FnMut(JsonMessage)) -> Result<(), String> {
+    let res = send(Request::post(path).build().map_err(|e| e.to_string())?).await?;
+    let body = res.body().ok_or("the daemon sent no progress")?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read()).await.map_err(|e| format!("{e:?}"))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
+        if done {
+            break;
+        }
+        if let Ok(v) = js_sys::Reflect::get(&chunk, &"value".into()) {
+            buf.extend(js_sys::Uint8Array::new(&v).to_vec());
+        }
+        while let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=i).collect();
+            if let Ok(m) = serde_json::from_slice::<JsonMessage>(&line) {
+                if let Some(e) = m.error {
+                    return Err(e);
+                }
+                on_message(m);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Escapes a value for use inside a URL path or query.

@@ -5,7 +5,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// (section, label, path) of every page in the sidebar.
-const NAV: &[(&str, &str, &str)] = &[("Local", "Images", "/ui/images")];
+const NAV: &[(&str, &str, &str)] = &[
+    ("Local", "Images", "/ui/images"),
+    ("Registries", "Search & pull", "/ui/search"),
+    ("Registries", "Registries", "/ui/registries"),
+];
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
@@ -14,9 +18,12 @@ pub fn Shell(children: Children) -> impl IntoView {
             <aside class="sidebar">
                 <div class="brand"><img src="/favicon.svg" alt=""/>"Berth"</div>
                 <nav>
-                    {NAV.iter().map(|(section, label, href)| view! {
-                        <div class="nav-section">{*section}</div>
-                        <A href=*href>{*label}</A>
+                    {NAV.iter().enumerate().map(|(i, (section, label, href))| {
+                        let first = i == 0 || NAV[i - 1].0 != *section;
+                        view! {
+                            {first.then(|| view! { <div class="nav-section">{*section}</div> })}
+                            <A href=*href>{*label}</A>
+                        }
                     }).collect_view()}
                 </nav>
             </aside>

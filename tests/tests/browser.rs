@@ -117,23 +117,57 @@ impl Browser {
         panic!("no {css} containing {needle:?} within 30s (last text: {last:?})");
     }
 
+    /// Waits until `css` matches an element (the app renders after the wasm loads); returns its id.
+    fn element(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let body = json!({"using": "css selector", "value": css}).to_string();
+            let r = http::request(
+                ("127.0.0.1", self.port),
+                "POST",
+                &self.s("/element"),
+                &[("Content-Type", "application/json")],
+                body.as_bytes(),
+            );
+            if r.status == 200 {
+                let v = r.json()["value"].clone();
+                return v
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .and_then(Value::as_str)
+                    .expect("element id")
+                    .to_string();
+            }
+            if Instant::now() > deadline {
+                let _ = self.screenshot("failure");
+                panic!("no element {css} within 30s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn click(&self, css: &str) {
-        let el = self.call(
-            "POST",
-            &self.s("/element"),
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        let id = el
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .expect("element id")
-            .to_string();
+        let id = self.element(css);
         self.call(
             "POST",
             &self.s(&format!("/element/{id}/click")),
             Some(json!({})),
         );
+    }
+
+    /// Types `text` into the input matched by `css`.
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{id}/value")),
+            Some(json!({"text": text})),
+        );
+    }
+
+    /// The whole page's visible text.
+    fn page_text(&self) -> String {
+        self.wait_text("body", "")
     }
 
     /// Saves a screenshot beside the build output for people to look at.
@@ -236,6 +270,49 @@ fn dashboard_lists_the_starter_image_and_shows_its_history() {
     // A deep link works after a reload, served by the daemon.
     b.goto(&format!("http://127.0.0.1:{}/ui/images/{}", d.port, id));
     b.wait_text(".history-table", "busybox-static");
+}
+
+#[test]
+fn dashboard_searches_a_registry_pulls_with_progress_and_manages_logins() {
+    let reg = berth_e2e::registry::Registry::start(None);
+    let src = Daemon::start();
+    src.starter_image("busybox:latest");
+    let image = format!("{}/team/app:3", reg.host());
+    src.berth(&["tag", "busybox", &image]).ok();
+    src.berth(&["push", "-q", &image]).ok();
+
+    let d = Daemon::start();
+    let b = Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/ui/search", d.port));
+    b.type_into("input[name=term]", &format!("{}/app", reg.host()));
+    b.click("form.search-form button");
+    let row = b.wait_text("tr.search-row", "team/app");
+    assert!(row.contains("tags: 3") && row.contains("Pull 3"), "{row}");
+    b.click("button.pull-btn");
+    b.wait_text(".pull-panel .layer", "Pull complete");
+    let panel = b.wait_text(".pull-panel", "Status: Downloaded newer image");
+    assert!(panel.contains(&format!("Pulled {image}")), "{panel}");
+    b.screenshot("pull");
+    assert!(d
+        .berth(&["images"])
+        .ok()
+        .contains(&format!("{}/team/app", reg.host())));
+    b.click(".pull-panel a");
+    b.wait_text("tr.image-row", "team/app");
+
+    // Registries: add a login, see it listed without its password, remove it.
+    b.goto(&format!("http://127.0.0.1:{}/ui/registries", d.port));
+    b.wait_text(".panel", "No registry logins yet.");
+    b.type_into("input[name=server]", &reg.host());
+    b.type_into("input[name=username]", "dana");
+    b.type_into("input[name=password]", "pw-not-shown");
+    b.click("form.login-form button");
+    let row = b.wait_text("tr.registry-row", &reg.host());
+    assert!(row.contains("dana"), "{row}");
+    assert!(!b.page_text().contains("pw-not-shown"));
+    b.screenshot("registries");
+    b.click("button.remove-btn");
+    b.wait_text(".panel", "No registry logins yet.");
 }
 
 #[test]

@@ -83,6 +83,7 @@ fn api_routes() -> Router<Arc<AppState>> {
             "/berth/auth/{server}",
             axum::routing::delete(registry::logout),
         )
+        .route("/berth/registries", get(registry::list))
         .route("/images/json", get(images::list))
         .route("/images/search", get(registry::search))
         .route("/images/get", get(images::save_many))

@@ -70,6 +70,18 @@ pub async fn login(state: State, actor: Actor, body: axum::body::Bytes) -> ApiRe
     ))
 }
 
+/// `GET /berth/registries`: the registries the daemon is logged in to, with user
+/// names and never passwords.
+pub async fn list(state: State) -> Json<Value> {
+    let list: Vec<Value> = state
+        .credentials
+        .logins()
+        .into_iter()
+        .map(|(server, user)| json!({"ServerAddress": server, "Username": user}))
+        .collect();
+    Json(Value::Array(list))
+}
+
 pub async fn logout(
     state: State,
     actor: Actor,

@@ -92,6 +92,14 @@ impl CredentialStore {
         Ok(had)
     }
 
+    /// (registry, user name) of every login; never the passwords.
+    pub fn logins(&self) -> Vec<(String, String)> {
+        self.lock()
+            .iter()
+            .map(|(k, c)| (k.clone(), c.username.clone()))
+            .collect()
+    }
+
     /// Registries with stored credentials.
     pub fn registries(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()

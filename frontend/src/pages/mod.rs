@@ -2,6 +2,8 @@
 
 pub mod image_detail;
 pub mod images;
+pub mod registries;
+pub mod search;
 
 use leptos::prelude::*;
 

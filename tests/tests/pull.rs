@@ -287,3 +287,89 @@ fn gzip_decode(data: &[u8]) -> Vec<u8> {
         .unwrap();
     out
 }
+
+#[test]
+fn pull_picks_a_platform_from_an_index() {
+    let d = Daemon::start();
+    let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
+    let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));
+    let layer_digest = format!("sha256:{}", sha256(&layer));
+    let mut routes = Vec::new();
+    let mut entries = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let config = serde_json::to_vec(&serde_json::json!({"architecture": arch, "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [diff]}}))
+        .unwrap();
+        let config_digest = format!("sha256:{}", sha256(&config));
+        let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]}))
+        .unwrap();
+        let manifest_digest = format!("sha256:{}", sha256(&manifest));
+        entries.push(serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest, "size": manifest.len(), "platform": {"os": "linux", "architecture": arch}}));
+        routes.push((
+            format!("/v2/t/multi/manifests/{manifest_digest}"),
+            Answer {
+                body: manifest,
+                content_type: "application/vnd.oci.image.manifest.v1+json",
+                cut_at: None,
+            },
+        ));
+        routes.push((
+            format!("/v2/t/multi/blobs/{config_digest}"),
+            Answer {
+                body: config,
+                content_type: "application/octet-stream",
+                cut_at: None,
+            },
+        ));
+    }
+    let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}))
+    .unwrap();
+    routes.push((
+        "/v2/t/multi/manifests/1".into(),
+        Answer {
+            body: index,
+            content_type: "application/vnd.oci.image.index.v1+json",
+            cut_at: None,
+        },
+    ));
+    routes.push((
+        format!("/v2/t/multi/blobs/{layer_digest}"),
+        Answer {
+            body: layer,
+            content_type: "application/octet-stream",
+            cut_at: None,
+        },
+    ));
+    let fake = FakeRegistry::start(routes);
+    let image = format!("127.0.0.1:{}/t/multi:1", fake.port);
+
+    let arch = |d: &Daemon| -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(d.berth(&["inspect", &image]).ok()).unwrap();
+        v[0]["Architecture"].as_str().unwrap().to_string()
+    };
+    d.berth(&["pull", &image]).ok();
+    assert_eq!(arch(&d), "amd64", "this machine's platform by default");
+    let out = d
+        .berth(&["pull", "--platform", "linux/arm64", &image])
+        .ok()
+        .to_string();
+    assert!(
+        out.contains(": Already exists"),
+        "the shared layer is not fetched again: {out}"
+    );
+    assert_eq!(arch(&d), "arm64");
+    let missing = d.berth(&["pull", "--platform", "linux/s390x", &image]);
+    assert!(
+        missing.err().contains("(linux/s390x) not found"),
+        "{}",
+        missing.stderr
+    );
+    let bad = d.berth(&["pull", "--platform", "linux", &image]);
+    assert!(bad.err().contains("invalid platform"), "{}", bad.stderr);
+}

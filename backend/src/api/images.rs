@@ -438,7 +438,15 @@ pub async fn create(
             .get("X-Registry-Auth")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        return pull(&state, image, params.value("tag"), auth, actor).await;
+        return pull(
+            &state,
+            image,
+            params.value("tag"),
+            params.value("platform"),
+            auth,
+            actor,
+        )
+        .await;
     }
     match params.value("fromSrc") {
         Some("-") => {}
@@ -495,6 +503,7 @@ async fn pull(
     state: &AppState,
     image: &str,
     tag: Option<&str>,
+    platform: Option<&str>,
     auth: &str,
     actor: Actor,
 ) -> ApiResult<Response> {
@@ -513,7 +522,15 @@ async fn pull(
     let reference = reference.with_default_tag();
     let creds = credentials_for(state, reference.domain(), auth)?;
     let client = Arc::new(RegistryClient::new(&reference, creds)?);
-    let resolved = pull::resolve(&client, &reference).await?;
+    let platform = match platform {
+        None => None,
+        Some(p) => Some(crate::image::oci::Platform::parse(p).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "invalid platform {p:?}: use os/arch[/variant], e.g. linux/arm64"
+            ))
+        })?),
+    };
+    let resolved = pull::resolve(&client, &reference, platform.as_ref()).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
     let (images, db) = (state.images.clone(), state.db.clone());
     tokio::spawn(async move {

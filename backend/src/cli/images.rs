@@ -230,6 +230,9 @@ pub struct PullArgs {
     /// Suppress verbose output
     #[arg(short, long)]
     quiet: bool,
+    /// Pull this platform of a multi-platform image (os/arch[/variant])
+    #[arg(long)]
+    platform: Option<String>,
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     name: String,
 }
@@ -246,7 +249,11 @@ pub async fn pull(client: &Client, a: PullArgs) -> Result<ExitCode> {
             (reference.repository(), "latest".to_string())
         }
     };
-    let q = query(&[("fromImage", &image), ("tag", &tag)]);
+    let mut pairs = vec![("fromImage", image.as_str()), ("tag", tag.as_str())];
+    if let Some(p) = &a.platform {
+        pairs.push(("platform", p));
+    }
+    let q = query(&pairs);
     let res = client
         .send(
             Method::POST,

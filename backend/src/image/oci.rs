@@ -52,6 +52,41 @@ pub struct Platform {
     pub variant: Option<String>,
 }
 
+impl Platform {
+    pub fn this_machine() -> Self {
+        Platform {
+            os: "linux".into(),
+            architecture: super::import::host_architecture().into(),
+            variant: None,
+        }
+    }
+
+    /// Parses `os/arch[/variant]`, as `--platform` takes it.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut parts = s.split('/');
+        let (os, arch) = (parts.next()?, parts.next()?);
+        let variant = parts.next().map(str::to_string);
+        if os.is_empty() || arch.is_empty() || parts.next().is_some() {
+            return None;
+        }
+        Some(Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant,
+        })
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
@@ -78,15 +113,19 @@ pub struct Index {
 impl Index {
     /// The entry for linux on this machine's architecture, else one without a platform.
     pub fn for_this_machine(&self) -> Option<&Descriptor> {
-        let arch = super::import::host_architecture();
-        self.manifests
-            .iter()
-            .find(|m| {
-                m.platform
-                    .as_ref()
-                    .is_some_and(|p| p.os == "linux" && p.architecture == arch)
-            })
+        self.for_platform(&Platform::this_machine())
             .or_else(|| self.manifests.iter().find(|m| m.platform.is_none()))
+    }
+
+    /// The entry for `want` (a variant is compared only when `want` names one).
+    pub fn for_platform(&self, want: &Platform) -> Option<&Descriptor> {
+        self.manifests.iter().find(|m| {
+            m.platform.as_ref().is_some_and(|p| {
+                p.os == want.os
+                    && p.architecture == want.architecture
+                    && (want.variant.is_none() || p.variant == want.variant)
+            })
+        })
     }
 
     pub fn new(manifests: Vec<Descriptor>) -> Self {
@@ -222,6 +261,39 @@ mod tests {
         let back = serde_json::to_value(&c).unwrap();
         assert_eq!(back["config"]["Healthcheck"]["Test"][0], "CMD");
         assert_eq!(back["config"]["OnBuild"][0], "RUN x");
+    }
+
+    #[test]
+    fn platforms_parse_and_pick() {
+        assert_eq!(
+            Platform::parse("linux/arm64").unwrap().to_string(),
+            "linux/arm64"
+        );
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap().variant.as_deref(),
+            Some("v7")
+        );
+        assert!(Platform::parse("linux").is_none() && Platform::parse("a/b/c/d").is_none());
+        let entry = |arch: &str| {
+            let mut d = Descriptor::new(MT_OCI_MANIFEST, Digest::of(arch.as_bytes()), 1);
+            d.platform = Some(Platform {
+                os: "linux".into(),
+                architecture: arch.into(),
+                variant: None,
+            });
+            d
+        };
+        let index = Index::new(vec![entry("arm64"), entry("amd64")]);
+        assert_eq!(
+            index
+                .for_platform(&Platform::parse("linux/arm64").unwrap())
+                .unwrap()
+                .digest,
+            Digest::of(b"arm64")
+        );
+        assert!(index
+            .for_platform(&Platform::parse("linux/s390x").unwrap())
+            .is_none());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use super::client::RegistryClient;
 use super::error::RegistryError;
 use crate::fsutil::{self, ScratchGuard};
 use crate::image::digest::{chain_id, StreamHasher};
-use crate::image::oci::{Descriptor, ImageConfig, Index, Manifest, MT_DOCKER_LIST, MT_OCI_INDEX};
+use crate::image::oci::{
+    Descriptor, ImageConfig, Index, Manifest, Platform, MT_DOCKER_LIST, MT_OCI_INDEX,
+};
 use crate::image::{Digest, ImageStore, Reference, Registered};
 use berth_types::JsonMessage;
 use futures_util::{StreamExt, TryStreamExt};
@@ -40,6 +42,7 @@ fn what(r: &Reference) -> String {
 pub async fn resolve(
     client: &RegistryClient,
     reference: &Reference,
+    platform: Option<&Platform>,
 ) -> Result<Resolved, RegistryError> {
     let name = what(reference);
     let tag_or_digest = match (reference.digest(), reference.tag()) {
@@ -56,13 +59,17 @@ pub async fn resolve(
     };
     if is_index(&media_type, &bytes) {
         let index: Index = parse(&bytes, &name, "index")?;
+        let want = platform.cloned().unwrap_or_else(Platform::this_machine);
         let pick = index
-            .for_this_machine()
+            .for_platform(&want)
+            .or_else(|| {
+                platform
+                    .is_none()
+                    .then(|| index.for_this_machine())
+                    .flatten()
+            })
             .ok_or_else(|| RegistryError::ManifestUnknown {
-                reference: format!(
-                    "{name} (linux/{})",
-                    crate::image::import::host_architecture()
-                ),
+                reference: format!("{name} ({want})"),
             })?;
         (bytes, media_type, digest) = client.manifest(pick.digest.as_str(), &name).await?;
         if is_index(&media_type, &bytes) {

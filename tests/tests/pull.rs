@@ -373,3 +373,43 @@ fn pull_picks_a_platform_from_an_index() {
     let bad = d.berth(&["pull", "--platform", "linux", &image]);
     assert!(bad.err().contains("invalid platform"), "{}", bad.stderr);
 }
+
+#[test]
+fn pull_on_a_terminal_draws_live_progress_bars() {
+    let reg = Registry::start(None);
+    let src = Daemon::start();
+    src.starter_image("busybox:latest");
+    let image = format!("{}/tty/box:1", reg.host());
+    src.berth(&["tag", "busybox", &image]).ok();
+    src.berth(&["push", "-q", &image]).ok();
+
+    let d = Daemon::start();
+    // `script` runs the command on a pseudo-terminal, as a user's shell would.
+    let cmd = format!("{} pull {image}", berth_e2e::berth_bin().display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("BERTH_HOST", d.host())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Downloading") && text.contains("=>"),
+        "a progress bar was drawn: {text:?}"
+    );
+    assert!(
+        text.contains("\x1b[2K"),
+        "lines are redrawn in place: {text:?}"
+    );
+    assert!(
+        text.contains("Pull complete") && text.contains("Status: Downloaded newer image"),
+        "{text:?}"
+    );
+    // Without a terminal the same pull prints milestones only.
+    d.berth(&["rmi", &image]).ok();
+    let plain = d.berth(&["pull", &image]).ok().to_string();
+    assert!(
+        !plain.contains("Downloading") && !plain.contains('\x1b'),
+        "{plain}"
+    );
+}

@@ -198,11 +198,15 @@ const SHOW_ALL: Shown<'static> = Shown {
 };
 
 /// Prints an NDJSON progress stream; an error line makes the command fail.
+/// On a terminal, each layer keeps one line that is redrawn in place with a
+/// progress bar, as `docker pull` shows it; elsewhere plain lines are printed.
 async fn print_json_stream(
     res: hyper::Response<hyper::body::Incoming>,
     shown: Shown<'_>,
 ) -> Result<ExitCode> {
     let mut failed = None;
+    let mut live =
+        (!shown.quiet && std::io::stdout().is_terminal()).then(super::progress::LiveLines::default);
     http::for_each_line(res, |line| {
         let m: JsonMessage = serde_json::from_slice(line)
             .map_err(|e| ClientError::Protocol(format!("bad progress line: {e}")))?;
@@ -210,8 +214,11 @@ async fn print_json_stream(
             (Some(e), ..) => failed = Some(e),
             _ if shown.quiet => {}
             (None, Some(s), ..) => print!("{s}"),
-            (None, None, Some(s), Some(_)) if shown.hidden.contains(&s.as_str()) => {}
-            (None, None, Some(s), Some(id)) => println!("{id}: {s}"),
+            (None, None, Some(s), Some(id)) => match live.as_mut() {
+                Some(l) => l.update(&id, &s, m.progress_detail.as_ref()),
+                None if shown.hidden.contains(&s.as_str()) => {}
+                None => println!("{id}: {s}"),
+            },
             (None, None, Some(s), None) => println!("{s}"),
             _ => {}
         }

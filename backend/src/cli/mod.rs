@@ -5,6 +5,7 @@
 pub mod format;
 pub mod http;
 pub mod images;
+pub mod progress;
 pub mod registry;
 pub mod system;
 

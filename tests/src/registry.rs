@@ -67,6 +67,11 @@ impl Registry {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// The registry's log, access lines included (`"PATCH /v2/… HTTP/1.1" 202 …`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default()
+    }
 }
 
 impl Drop for Registry {

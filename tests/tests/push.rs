@@ -114,3 +114,38 @@ fn docker_push_and_credentials() {
         missing.stderr
     );
 }
+
+#[test]
+fn big_layers_are_pushed_in_chunks() {
+    let reg = Registry::start(None);
+    let d = Daemon::start();
+    // 20 MB that does not compress: more than two 8 MiB chunks.
+    let mut data = vec![0u8; 20_000_000];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for b in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let rootfs = berth_e2e::archive::tar(&[berth_e2e::archive::Entry::File("blob.bin", &data)]);
+    let id = d
+        .berth_with_stdin(&["import", "-", "big:1"], Some(&rootfs))
+        .ok()
+        .trim()
+        .to_string();
+    let target = format!("{}/big/layer:1", reg.host());
+    d.berth(&["tag", "big:1", &target]).ok();
+    let out = d.berth(&["push", &target]).ok().to_string();
+    assert_eq!(count(&out, "Pushed"), 1, "{out}");
+    let patches = reg
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"PATCH /v2/big/layer/blobs/uploads/") && l.contains("berth/"))
+        .count();
+    assert_eq!(patches, 3, "20 MB in 8 MiB chunks");
+    // The chunks reassemble into the same layer.
+    let other = Daemon::start();
+    other.berth(&["pull", &target]).ok();
+    assert_eq!(other.berth(&["images", "-q", "--no-trunc"]).ok().trim(), id);
+}

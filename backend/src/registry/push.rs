@@ -13,6 +13,65 @@ use hyper::{header, Method, StatusCode};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Blobs larger than this are uploaded in chunks of this size (PATCH), so a
+/// big layer never has to go up in one request.
+const CHUNK_BYTES: u64 = 8 << 20;
+
+/// Sends the blob at `file` in chunks to the upload at `path`; returns where the
+/// upload continues (registries hand out a new location after each chunk).
+#[allow(clippy::too_many_arguments)]
+async fn upload_chunks(
+    client: &RegistryClient,
+    file: &std::path::Path,
+    size: u64,
+    mut path: String,
+    name: &str,
+    tx: &mpsc::Sender<JsonMessage>,
+    id: &str,
+    is_config: bool,
+) -> Result<String, RegistryError> {
+    use tokio::io::AsyncReadExt;
+    let mut f = tokio::fs::File::open(file)
+        .await
+        .map_err(|e| crate::image::ImageError::io(format!("open {}", file.display()), e))?;
+    let mut sent = 0u64;
+    while sent < size {
+        let n = CHUNK_BYTES.min(size - sent) as usize;
+        let mut buf = vec![0u8; n];
+        f.read_exact(&mut buf)
+            .await
+            .map_err(|e| crate::image::ImageError::io(format!("read {}", file.display()), e))?;
+        let res = client
+            .send(
+                Method::PATCH,
+                &path,
+                Some("application/octet-stream"),
+                httpc::full(buf),
+                name,
+            )
+            .await?;
+        if res.status() != StatusCode::ACCEPTED {
+            return Err(
+                client.protocol(format!("chunk upload for {name} answered {}", res.status()))
+            );
+        }
+        if let Some(loc) = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+        {
+            path = client.location_path(loc)?;
+        }
+        sent += n as u64;
+        if !is_config {
+            let _ = tx
+                .send(JsonMessage::layer(id, "Pushing", Some(sent), Some(size)))
+                .await;
+        }
+    }
+    Ok(path)
+}
+
 fn short(d: &Digest) -> String {
     d.hex()[..12].to_string()
 }
@@ -162,21 +221,33 @@ async fn push_blob(
         .unwrap_or("")
         .to_string();
     let path = client.location_path(&location)?;
-    let sep = if path.contains('?') { '&' } else { '?' };
     if !is_config {
         let _ = tx
             .send(JsonMessage::layer(id, "Pushing", Some(0), Some(blob.size)))
             .await;
     }
-    let file = tokio::fs::File::open(store.blobs().path(d))
-        .await
-        .map_err(|e| crate::image::ImageError::io(format!("open blob {d}"), e))?;
+    let blob_path = store.blobs().path(d);
+    let path = if blob.size > CHUNK_BYTES {
+        upload_chunks(client, &blob_path, blob.size, path, name, tx, id, is_config).await?
+    } else {
+        path
+    };
+    // Small blobs go up whole with the PUT; chunked ones end with an empty PUT.
+    let body = if blob.size > CHUNK_BYTES {
+        httpc::empty()
+    } else {
+        let file = tokio::fs::File::open(&blob_path)
+            .await
+            .map_err(|e| crate::image::ImageError::io(format!("open blob {d}"), e))?;
+        httpc::reader_body(file)
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
     let res = client
         .send(
             Method::PUT,
             &format!("{path}{sep}digest={d}"),
             Some("application/octet-stream"),
-            httpc::reader_body(file),
+            body,
             name,
         )
         .await?;

@@ -205,29 +205,23 @@ async fn push(
         ))
     })?;
     let client = RegistryClient::new(&target, credentials_for(state, target.domain(), auth)?)?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
-    let (images, db) = (state.images.clone(), state.db.clone());
-    tokio::spawn(async move {
-        let name = target.familiar();
-        match push::push(images.clone(), &client, &rec, &target, &tx).await {
-            Ok(digest) => {
-                if let Ok(rd) = Reference::parse(&format!("{}@{digest}", target.repository())) {
-                    if let Err(e) = images.add_repo_digest(&rec.id, rd) {
-                        tracing::warn!(error = %e, "could not record the pushed digest");
-                    }
-                }
-                let e = NewEvent::image("push", rec.id.to_string(), Some(name), &actor.0);
-                if let Err(err) = db.record_event(e).await {
-                    tracing::error!(error = %err, "could not record event");
+    let images = state.images.clone();
+    let name = target.familiar();
+    Ok(stream_operation(
+        state,
+        "push",
+        name,
+        actor,
+        move |tx| async move {
+            let digest = push::push(images.clone(), &client, &rec, &target, &tx).await?;
+            if let Ok(rd) = Reference::parse(&format!("{}@{digest}", target.repository())) {
+                if let Err(e) = images.add_repo_digest(&rec.id, rd) {
+                    tracing::warn!(error = %e, "could not record the pushed digest");
                 }
             }
-            Err(e) => {
-                tracing::warn!(image = %name, error = %e, "push failed");
-                let _ = tx.send(JsonMessage::error(e.to_string())).await;
-            }
-        }
-    });
-    Ok(ndjson_stream(rx))
+            Ok(rec.id)
+        },
+    ))
 }
 
 /// The request's own credentials (`X-Registry-Auth`), else the daemon's login for `host`.
@@ -237,6 +231,48 @@ fn credentials_for(
     header: &str,
 ) -> ApiResult<Option<crate::registry::Credentials>> {
     Ok(crate::registry::Credentials::from_header(header)?.or_else(|| state.credentials.get(host)))
+}
+
+/// Runs a registry operation in the background and answers with its progress
+/// as NDJSON. On success records `action` for the image id it returns; on
+/// failure ends the stream with Docker's error line.
+fn stream_operation<F>(
+    state: &AppState,
+    action: &'static str,
+    name: String,
+    actor: Actor,
+    op: impl FnOnce(tokio::sync::mpsc::Sender<JsonMessage>) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Result<crate::image::Digest, crate::registry::RegistryError>>
+        + Send
+        + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
+    let db = state.db.clone();
+    let work = op(tx.clone());
+    tokio::spawn(async move {
+        match work.await {
+            Ok(id) => {
+                if let Err(err) = db
+                    .record_event(NewEvent::image(
+                        action,
+                        id.to_string(),
+                        Some(name),
+                        &actor.0,
+                    ))
+                    .await
+                {
+                    tracing::error!(error = %err, "could not record event");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(image = %name, error = %e, "{action} failed");
+                let _ = tx.send(JsonMessage::error(e.to_string())).await;
+            }
+        }
+    });
+    ndjson_stream(rx)
 }
 
 /// Streams channel messages as NDJSON until the sender is dropped.
@@ -531,24 +567,15 @@ async fn pull(
         })?),
     };
     let resolved = pull::resolve(&client, &reference, platform.as_ref()).await?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<JsonMessage>(64);
-    let (images, db) = (state.images.clone(), state.db.clone());
-    tokio::spawn(async move {
-        let name = reference.familiar();
-        match pull::pull(images, client, resolved, tx.clone()).await {
-            Ok(reg) => {
-                let e = NewEvent::image("pull", reg.id.to_string(), Some(name), &actor.0);
-                if let Err(err) = db.record_event(e).await {
-                    tracing::error!(error = %err, "could not record event");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(image = %name, error = %e, "pull failed");
-                let _ = tx.send(JsonMessage::error(e.to_string())).await;
-            }
-        }
-    });
-    Ok(ndjson_stream(rx))
+    let images = state.images.clone();
+    let name = reference.familiar();
+    Ok(stream_operation(
+        state,
+        "pull",
+        name,
+        actor,
+        move |tx| async move { Ok(pull::pull(images, client, resolved, tx).await?.id) },
+    ))
 }
 
 /// `POST /images/load`

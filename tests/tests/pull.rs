@@ -413,3 +413,44 @@ fn pull_on_a_terminal_draws_live_progress_bars() {
         "{plain}"
     );
 }
+
+#[test]
+fn pull_zstd_compressed_layers() {
+    let reg = Registry::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, id) = starter_archive(dir.path());
+    let image = format!("{}/zstd/box:1", reg.host());
+    skopeo(&[
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        "--dest-compress-format",
+        "zstd",
+        &format!("docker-archive:{archive}"),
+        &format!("docker://{image}"),
+    ]);
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ]);
+    assert!(
+        raw.contains("tar+zstd"),
+        "the registry holds a zstd layer: {raw}"
+    );
+
+    let d = Daemon::start();
+    d.berth(&["pull", &image]).ok();
+    // skopeo rewrites the config for zstd (so the image id differs), but the
+    // layer is the same: loading the original reuses the one unpacked layer.
+    d.berth(&["load", "-i", &archive]).ok();
+    assert!(d.berth(&["images", "-q", "--no-trunc"]).ok().contains(&id));
+    assert_eq!(d.layer_count(), 1, "identical diff ids share one layer");
+    let v: serde_json::Value = serde_json::from_str(d.berth(&["inspect", &image]).ok()).unwrap();
+    let upper = v[0]["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(std::path::Path::new(&upper).join("bin/busybox").is_file());
+}

@@ -184,6 +184,7 @@ impl ImageStore {
         }
         let media_type = match Compression::sniff(&file_head(file)?) {
             Compression::Gzip => MT_OCI_LAYER_GZIP,
+            Compression::Zstd => super::oci::MT_OCI_LAYER_ZSTD,
             _ => MT_OCI_LAYER,
         };
         // Already in the store (pushed into Berth's registry): nothing to copy.

@@ -17,6 +17,7 @@ pub mod oci;
 pub mod reference;
 pub mod store;
 pub mod unpack;
+pub mod zstd;
 
 pub use catalog::{ImageRecord, Resolved};
 pub use digest::Digest;

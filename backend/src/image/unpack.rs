@@ -48,6 +48,7 @@ pub fn decompressed<'a>(r: impl Read + 'a, what: &str) -> Result<Box<dyn Read + 
     match Compression::sniff(head) {
         Compression::None => Ok(Box::new(br)),
         Compression::Gzip => Ok(Box::new(flate2::read::MultiGzDecoder::new(br))),
+        Compression::Zstd => Ok(Box::new(super::zstd::ZstdFrames::new(br))),
         other => Err(ImageError::InvalidArchive(format!(
             "{what} is {}-compressed, which is not supported: use a plain or gzip tar",
             other.name()

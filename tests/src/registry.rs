@@ -86,6 +86,16 @@ impl Drop for Registry {
 pub struct FakeRegistry {
     pub port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Query strings of the token requests it received.
+    pub token_requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// Token auth for a [`FakeRegistry`]: `/v2/` wants `Bearer <token>`, handed out
+/// at `/token`, which wants `Authorization: Basic <basic>` when `basic` is set.
+#[derive(Clone)]
+pub struct TokenAuth {
+    pub token: String,
+    pub basic: Option<String>,
 }
 
 pub struct Answer {
@@ -97,11 +107,17 @@ pub struct Answer {
 
 impl FakeRegistry {
     pub fn start(routes: Vec<(String, Answer)>) -> Self {
+        Self::start_with(routes, None)
+    }
+
+    pub fn start_with(routes: Vec<(String, Answer)>, auth: Option<TokenAuth>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
+        let token_requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let requests = token_requests.clone();
         std::thread::spawn(move || {
             while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
                 let Ok((mut s, _)) = listener.accept() else {
@@ -115,11 +131,46 @@ impl FakeRegistry {
                     continue;
                 }
                 let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut authorization = String::new();
                 loop {
                     let mut h = String::new();
                     if r.read_line(&mut h).is_err() || h.trim().is_empty() {
                         break;
                     }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("authorization") {
+                            authorization = v.trim().to_string();
+                        }
+                    }
+                }
+                if let Some(a) = &auth {
+                    if let Some(q) = path.strip_prefix("/token") {
+                        requests
+                            .lock()
+                            .unwrap()
+                            .push(q.trim_start_matches('?').to_string());
+                        let ok = a
+                            .basic
+                            .as_ref()
+                            .is_none_or(|b| authorization == format!("Basic {b}"));
+                        let answer = if ok {
+                            let body = format!(r#"{{"token":"{}"}}"#, a.token);
+                            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                        } else {
+                            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                        };
+                        let _ = s.write_all(answer.as_bytes());
+                        continue;
+                    }
+                    if authorization != format!("Bearer {}", a.token) {
+                        let challenge = format!("Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake-registry\"");
+                        let _ = s.write_all(format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+                        continue;
+                    }
+                }
+                if path == "/v2/" {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+                    continue;
                 }
                 match routes.iter().find(|(p, _)| *p == path) {
                     Some((_, a)) => {
@@ -137,7 +188,11 @@ impl FakeRegistry {
                 }
             }
         });
-        FakeRegistry { port, stop }
+        FakeRegistry {
+            port,
+            stop,
+            token_requests,
+        }
     }
 }
 

@@ -454,3 +454,96 @@ fn pull_zstd_compressed_layers() {
         .to_string();
     assert!(std::path::Path::new(&upper).join("bin/busybox").is_file());
 }
+
+/// Routes of a one-layer image `repo:1` for a [`FakeRegistry`].
+fn image_routes(repo: &str) -> Vec<(String, Answer)> {
+    let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
+    let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));
+    let digest = format!("sha256:{}", sha256(&layer));
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff]}}))
+    .unwrap();
+    let config_digest = format!("sha256:{}", sha256(&config));
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}]}))
+    .unwrap();
+    let blob = |body: Vec<u8>| Answer {
+        body,
+        content_type: "application/octet-stream",
+        cut_at: None,
+    };
+    vec![
+        (
+            format!("/v2/{repo}/manifests/1"),
+            Answer {
+                body: manifest,
+                content_type: "application/vnd.oci.image.manifest.v1+json",
+                cut_at: None,
+            },
+        ),
+        (format!("/v2/{repo}/blobs/{config_digest}"), blob(config)),
+        (format!("/v2/{repo}/blobs/{digest}"), blob(layer)),
+    ]
+}
+
+#[test]
+fn pull_through_token_auth() {
+    use berth_e2e::registry::TokenAuth;
+    let d = Daemon::start();
+    // Anonymous tokens: the client asks for pull rights on the repository.
+    let anon = FakeRegistry::start_with(
+        image_routes("t/open"),
+        Some(TokenAuth {
+            token: "anon-token".into(),
+            basic: None,
+        }),
+    );
+    let out = d
+        .berth(&["pull", &format!("127.0.0.1:{}/t/open:1", anon.port)])
+        .ok()
+        .to_string();
+    assert!(out.contains("Pull complete"), "{out}");
+    let asked = anon.token_requests.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .any(|q| q.contains("scope=repository%3At%2Fopen%3Apull")
+                && q.contains("service=fake-registry")),
+        "{asked:?}"
+    );
+
+    // A token service that wants credentials.
+    let basic = berth_e2e::archive::base64(b"erin:tok-pw");
+    let locked = FakeRegistry::start_with(
+        image_routes("t/locked"),
+        Some(TokenAuth {
+            token: "erins-token".into(),
+            basic: Some(basic),
+        }),
+    );
+    let host = format!("127.0.0.1:{}", locked.port);
+    let image = format!("{host}/t/locked:1");
+    let denied = d.berth(&["pull", &image]);
+    assert!(
+        denied.err().contains("pull access denied"),
+        "{}",
+        denied.stderr
+    );
+    let bad = d.berth_with_stdin(
+        &["login", "-u", "erin", "--password-stdin", &host],
+        Some(b"nope\n"),
+    );
+    assert!(bad.err().contains("401 Unauthorized"), "{}", bad.stderr);
+    d.berth_with_stdin(
+        &["login", "-u", "erin", "--password-stdin", &host],
+        Some(b"tok-pw\n"),
+    )
+    .ok();
+    let out = d.berth(&["pull", &image]).ok().to_string();
+    assert!(
+        out.contains(&format!("Status: Downloaded newer image for {image}")),
+        "{out}"
+    );
+}

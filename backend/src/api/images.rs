@@ -204,7 +204,8 @@ async fn push(
             target.familiar_repository()
         ))
     })?;
-    let client = RegistryClient::new(&target, credentials_for(state, target.domain(), auth)?)?;
+    let client =
+        RegistryClient::new(&target, credentials_for(state, target.domain(), auth)?)?.for_push();
     let images = state.images.clone();
     let name = target.familiar();
     Ok(stream_operation(

@@ -60,7 +60,11 @@ impl Credentials {
 #[derive(Debug, PartialEq)]
 pub enum Challenge {
     Basic,
-    Bearer { realm: String },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
     Other(String),
 }
 
@@ -70,13 +74,17 @@ impl Challenge {
         match scheme.to_ascii_lowercase().as_str() {
             "basic" => Challenge::Basic,
             "bearer" => {
-                let realm = rest
-                    .split(',')
-                    .filter_map(|kv| kv.trim().split_once('='))
-                    .find(|(k, _)| k.eq_ignore_ascii_case("realm"))
-                    .map(|(_, v)| v.trim_matches('"').to_string())
-                    .unwrap_or_default();
-                Challenge::Bearer { realm }
+                let param = |name: &str| {
+                    rest.split(',')
+                        .filter_map(|kv| kv.trim().split_once('='))
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim_matches('"').to_string())
+                };
+                Challenge::Bearer {
+                    realm: param("realm").unwrap_or_default(),
+                    service: param("service"),
+                    scope: param("scope"),
+                }
             }
             other => Challenge::Other(other.to_string()),
         }

@@ -23,6 +23,9 @@ pub struct RegistryClient {
     repo: String,
     credentials: Option<Credentials>,
     authorization: Mutex<Option<String>>,
+    /// What a token is asked for when the challenge names no scope: `pull`,
+    /// or `pull,push` for a push.
+    actions: &'static str,
 }
 
 /// Whether `host` (with optional port) is a loopback address.
@@ -63,7 +66,14 @@ impl RegistryClient {
             repo: String::new(),
             credentials,
             authorization: Mutex::new(None),
+            actions: "pull",
         })
+    }
+
+    /// Asks for push rights too when a token is needed.
+    pub fn for_push(mut self) -> Self {
+        self.actions = "pull,push";
+        self
     }
 
     pub fn host(&self) -> &str {
@@ -145,16 +155,39 @@ impl RegistryClient {
                         .map(Challenge::parse);
                     match (challenge, &self.credentials) {
                         (Some(Challenge::Basic), Some(c)) => {
-                            *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.basic());
+                            *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(c.basic());
                             authenticated = true;
                         }
-                        (Some(Challenge::Bearer { realm }), _) => {
-                            return Err(RegistryError::Unsupported(format!(
-                                "registry {} asks for token authentication (realm {realm}), which this daemon does not support yet",
-                                self.host
-                            )))
+                        (
+                            Some(Challenge::Bearer {
+                                realm,
+                                service,
+                                scope,
+                            }),
+                            _,
+                        ) => {
+                            let scope = scope.or_else(|| {
+                                (!self.repo.is_empty())
+                                    .then(|| format!("repository:{}:{}", self.repo, self.actions))
+                            });
+                            let token = self
+                                .fetch_token(
+                                    &realm,
+                                    service.as_deref(),
+                                    scope.as_deref(),
+                                    reference,
+                                )
+                                .await?;
+                            *self.authorization.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(format!("Bearer {token}"));
+                            authenticated = true;
                         }
-                        _ => return Err(RegistryError::Unauthorized { reference: reference.to_string() }),
+                        _ => {
+                            return Err(RegistryError::Unauthorized {
+                                reference: reference.to_string(),
+                            })
+                        }
                     }
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -219,6 +252,79 @@ impl RegistryClient {
             Ok(v) => Ok(Some((v, link))),
             Err(_) => Ok(None),
         }
+    }
+
+    /// Gets a bearer token from the registry's token service (`realm`), with the
+    /// Basic credentials when there are any. The realm must be on loopback too.
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: Option<&str>,
+        reference: &str,
+    ) -> Result<String, RegistryError> {
+        let rest = realm.strip_prefix("http://").ok_or_else(|| {
+            RegistryError::Unsupported(format!(
+                "token service {realm:?} of registry {} is not plain HTTP on loopback",
+                self.host
+            ))
+        })?;
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+        if !is_loopback(host) {
+            return Err(RegistryError::Unsupported(format!(
+                "token service {realm:?} is not on this machine"
+            )));
+        }
+        let query = {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            if let Some(s) = scope {
+                q.append_pair("scope", s);
+            }
+            q.finish()
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let uri = format!("{path}{sep}{query}");
+        let stream = tokio::net::TcpStream::connect(host)
+            .await
+            .map_err(|e| self.unreachable(format!("token service {realm}: {e}")))?;
+        let mut req = Request::get(&uri).header(header::HOST, host).header(
+            header::USER_AGENT,
+            concat!("berth/", env!("CARGO_PKG_VERSION")),
+        );
+        if let Some(c) = &self.credentials {
+            req = req.header(header::AUTHORIZATION, c.basic());
+        }
+        let req = req
+            .body(crate::httpc::empty())
+            .map_err(|e| self.unreachable(e))?;
+        let res = crate::httpc::roundtrip(stream, req)
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        if matches!(
+            res.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            return Err(RegistryError::Unauthorized {
+                reference: reference.to_string(),
+            });
+        }
+        if res.status() != StatusCode::OK {
+            return Err(self.protocol(format!("token service {realm} answered {}", res.status())));
+        }
+        let bytes = self.read_limited(res, MAX_DOCUMENT).await?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| self.protocol(format!("token service answer: {e}")))?;
+        v["token"]
+            .as_str()
+            .or_else(|| v["access_token"].as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| self.protocol("token service answered without a token"))
     }
 
     /// Establishes credentials for writes: asks `/v2/` and answers a `Basic` challenge.

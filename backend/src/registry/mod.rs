@@ -2,9 +2,9 @@
 //! registries (manifests, blobs, credentials) and pulling images into the
 //! `ImageStore`. Knows nothing of the Engine API or the database.
 //!
-//! So far: pull from registries on loopback over HTTP, anonymous or with
-//! `Basic` credentials. Push, login, search, token auth, HTTPS and Berth's own
-//! `/v2/` server are the rest of issue 3.
+//! Pull, push, login and search against registries on loopback over HTTP,
+//! anonymous, `Basic` or `Bearer` (token service on loopback); the upload
+//! sessions of Berth's own `/v2/` server. HTTPS registries are not reached yet.
 
 pub mod auth;
 pub mod client;

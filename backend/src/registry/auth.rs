@@ -177,9 +177,13 @@ mod tests {
             Challenge::Basic
         );
         assert_eq!(
-            Challenge::parse(r#"Bearer realm="https://auth.example/token",service="reg""#),
+            Challenge::parse(
+                r#"Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull""#
+            ),
             Challenge::Bearer {
-                realm: "https://auth.example/token".into()
+                realm: "https://auth.example/token".into(),
+                service: Some("reg".into()),
+                scope: Some("repository:a/b:pull".into()),
             }
         );
     }

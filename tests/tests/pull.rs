@@ -15,19 +15,25 @@ fn starter_archive(dir: &std::path::Path) -> (String, String) {
     (path, id)
 }
 
+/// Pushes a `docker save` archive to `image` with skopeo, adding `extra` flags.
+fn push_archive(archive: &str, image: &str, extra: &[&str]) {
+    let (src, dst) = (
+        format!("docker-archive:{archive}"),
+        format!("docker://{image}"),
+    );
+    let mut args = vec!["copy", "--quiet", "--dest-tls-verify=false"];
+    args.extend_from_slice(extra);
+    args.extend([src.as_str(), dst.as_str()]);
+    skopeo(&args);
+}
+
 #[test]
 fn pull_from_a_registry_with_berth_and_docker() {
     let reg = Registry::start(None);
     let dir = tempfile::tempdir().unwrap();
     let (archive, id) = starter_archive(dir.path());
     let image = format!("{}/test/busybox:1", reg.host());
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--dest-tls-verify=false",
-        &format!("docker-archive:{archive}"),
-        &format!("docker://{image}"),
-    ]);
+    push_archive(&archive, &image, &[]);
     let remote: serde_json::Value = serde_json::from_str(&skopeo(&[
         "inspect",
         "--tls-verify=false",
@@ -120,15 +126,7 @@ fn pull_with_htpasswd_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, id) = starter_archive(dir.path());
     let image = format!("{}/private/box:2", reg.host());
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        "alice:s3cret",
-        &format!("docker-archive:{archive}"),
-        &format!("docker://{image}"),
-    ]);
+    push_archive(&archive, &image, &["--dest-creds", "alice:s3cret"]);
 
     let d = Daemon::start();
     let denied = d.docker(&["pull", &image]);
@@ -216,55 +214,22 @@ fn failed_pulls_say_why_and_leave_nothing() {
     }
 
     // A layer whose bytes do not match its digest, and a download cut short.
-    let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
-    let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));
-    let digest = format!("sha256:{}", sha256(&layer));
-    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [diff]}}))
-    .unwrap();
-    let config_digest = format!("sha256:{}", sha256(&config));
-    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}]})).unwrap();
-    let mut tampered = layer.clone();
-    let last = tampered.len() - 9;
-    tampered[last] ^= 0xff;
-    for (name, body, cut, expect) in [
-        ("tampered", tampered, None, "content digest mismatch"),
-        (
-            "truncated",
-            layer.clone(),
-            Some(layer.len() / 2),
-            "interrupted",
-        ),
+    for (name, expect) in [
+        ("tampered", "content digest mismatch"),
+        ("truncated", "interrupted"),
     ] {
-        let fake = FakeRegistry::start(vec![
-            (
-                "/v2/t/x/manifests/1".into(),
-                Answer {
-                    body: manifest.clone(),
-                    content_type: "application/vnd.oci.image.manifest.v1+json",
-                    cut_at: None,
-                },
-            ),
-            (
-                format!("/v2/t/x/blobs/{config_digest}"),
-                Answer {
-                    body: config.clone(),
-                    content_type: "application/octet-stream",
-                    cut_at: None,
-                },
-            ),
-            (
-                format!("/v2/t/x/blobs/{digest}"),
-                Answer {
-                    body,
-                    content_type: "application/octet-stream",
-                    cut_at: cut,
-                },
-            ),
-        ]);
+        let mut routes = image_routes("t/x");
+        let layer = &mut routes
+            .last_mut()
+            .expect("image_routes has the layer last")
+            .1;
+        if name == "tampered" {
+            let i = layer.body.len() - 9;
+            layer.body[i] ^= 0xff;
+        } else {
+            layer.cut_at = Some(layer.body.len() / 2);
+        }
+        let fake = FakeRegistry::start(routes);
         let out = d.berth(&["pull", &format!("127.0.0.1:{}/t/x:1", fake.port)]);
         assert!(
             out.err().contains(expect),
@@ -420,15 +385,7 @@ fn pull_zstd_compressed_layers() {
     let dir = tempfile::tempdir().unwrap();
     let (archive, id) = starter_archive(dir.path());
     let image = format!("{}/zstd/box:1", reg.host());
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--dest-tls-verify=false",
-        "--dest-compress-format",
-        "zstd",
-        &format!("docker-archive:{archive}"),
-        &format!("docker://{image}"),
-    ]);
+    push_archive(&archive, &image, &["--dest-compress-format", "zstd"]);
     let raw = skopeo(&[
         "inspect",
         "--raw",
@@ -455,7 +412,7 @@ fn pull_zstd_compressed_layers() {
     assert!(std::path::Path::new(&upper).join("bin/busybox").is_file());
 }
 
-/// Routes of a one-layer image `repo:1` for a [`FakeRegistry`].
+/// Routes of a one-layer image `repo:1` for a [`FakeRegistry`]; the layer's route comes last.
 fn image_routes(repo: &str) -> Vec<(String, Answer)> {
     let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
     let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));

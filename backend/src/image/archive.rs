@@ -22,6 +22,15 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// One layer to adopt: where its bytes are, the diff id its config names, its
+/// blob digest where a manifest gives one, and its name for errors.
+struct LayerSource<'a> {
+    file: PathBuf,
+    diff_id: &'a Digest,
+    digest: Option<&'a Digest>,
+    what: String,
+}
+
 /// An entry of a `docker save` archive's `manifest.json`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -72,20 +81,20 @@ impl ImageStore {
                     item.layers.len()
                 )));
             }
-            let mut parent = None;
-            let mut layers = Vec::new();
-            for (path, diff) in item.layers.iter().zip(diff_ids) {
-                let file = member_path(root, path, what)?;
-                let (desc, chain) = self.adopt_layer(
-                    &file,
-                    parent.as_ref(),
-                    diff,
-                    None,
-                    &format!("{what}: layer {path}"),
-                )?;
-                layers.push(desc);
-                parent = Some(chain);
-            }
+            let sources = item
+                .layers
+                .iter()
+                .zip(diff_ids)
+                .map(|(path, diff)| {
+                    Ok(LayerSource {
+                        file: member_path(root, path, what)?,
+                        diff_id: diff,
+                        digest: None,
+                        what: format!("{what}: layer {path}"),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let layers = self.adopt_chain(sources)?;
             let tags = item
                 .repo_tags
                 .unwrap_or_default()
@@ -138,22 +147,33 @@ impl ImageStore {
                     config.rootfs.diff_ids.len()
                 )));
             }
-            let mut parent = None;
-            let mut layers = Vec::new();
-            for (l, diff) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
-                let file = root.join("blobs/sha256").join(l.digest.hex());
-                let (d, chain) = self.adopt_layer(
-                    &file,
-                    parent.as_ref(),
-                    diff,
-                    Some(&l.digest),
-                    &format!("{what}: layer {}", l.digest),
-                )?;
-                layers.push(d);
-                parent = Some(chain);
-            }
+            let sources = manifest
+                .layers
+                .iter()
+                .zip(&config.rootfs.diff_ids)
+                .map(|(l, diff)| LayerSource {
+                    file: root.join("blobs/sha256").join(l.digest.hex()),
+                    diff_id: diff,
+                    digest: Some(&l.digest),
+                    what: format!("{what}: layer {}", l.digest),
+                })
+                .collect();
+            let layers = self.adopt_chain(sources)?;
             let tags = tag_of(desc).into_iter().collect();
             out.push(self.register(&config_bytes, layers, tags, None)?);
+        }
+        Ok(out)
+    }
+
+    /// Adopts layers bottom first, each above the one before; returns their descriptors.
+    fn adopt_chain(&self, layers: Vec<LayerSource<'_>>) -> Result<Vec<Descriptor>> {
+        let mut parent = None;
+        let mut out = Vec::with_capacity(layers.len());
+        for l in layers {
+            let (desc, chain) =
+                self.adopt_layer(&l.file, parent.as_ref(), l.diff_id, l.digest, &l.what)?;
+            out.push(desc);
+            parent = Some(chain);
         }
         Ok(out)
     }
@@ -230,7 +250,7 @@ impl ImageStore {
                 config.rootfs.diff_ids.len()
             )));
         }
-        let mut parent = None;
+        let mut sources = Vec::new();
         for (l, diff) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
             if !self.blobs().has(&l.digest) {
                 return Err(ImageError::InvalidArchive(format!(
@@ -238,16 +258,14 @@ impl ImageStore {
                     l.digest
                 )));
             }
-            let file = self.blobs().path(&l.digest);
-            let (_, chain) = self.adopt_layer(
-                &file,
-                parent.as_ref(),
-                diff,
-                Some(&l.digest),
-                &format!("layer {}", l.digest),
-            )?;
-            parent = Some(chain);
+            sources.push(LayerSource {
+                file: self.blobs().path(&l.digest),
+                diff_id: diff,
+                digest: Some(&l.digest),
+                what: format!("layer {}", l.digest),
+            });
         }
+        self.adopt_chain(sources)?;
         self.register_manifest(
             manifest_bytes,
             &config_bytes,

@@ -202,19 +202,7 @@ impl RegistryClient {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("")
                         .to_string();
-                    let rel = match loc.strip_prefix("http://") {
-                        Some(rest) if rest.starts_with(&format!("{}/", self.host)) => {
-                            rest[self.host.len()..].to_string()
-                        }
-                        Some(_) | None if loc.starts_with('/') => loc,
-                        _ => {
-                            return Err(RegistryError::Unsupported(format!(
-                                "registry {} redirects to {loc:?}, outside itself",
-                                self.host
-                            )))
-                        }
-                    };
-                    path = rel;
+                    path = self.location_path(&loc)?;
                 }
                 _ => return Ok(res),
             }
@@ -357,7 +345,8 @@ impl RegistryClient {
         Ok(res)
     }
 
-    /// Turns an upload `Location` (absolute or relative) into a path on this registry.
+    /// Turns a `Location` (an upload's, a redirect's; absolute or relative) into
+    /// a path on this registry, refusing places outside it.
     pub fn location_path(&self, location: &str) -> Result<String, RegistryError> {
         match location
             .strip_prefix("http://")
@@ -366,11 +355,9 @@ impl RegistryClient {
             Some(rest) if rest.starts_with(&format!("{}/", self.host)) => {
                 Ok(rest[self.host.len()..].to_string())
             }
-            Some(_) => Err(self.protocol(format!(
-                "upload location {location:?} is outside the registry"
-            ))),
+            Some(_) => Err(self.protocol(format!("location {location:?} is outside the registry"))),
             None if location.starts_with('/') => Ok(location.to_string()),
-            None => Err(self.protocol(format!("bad upload location {location:?}"))),
+            None => Err(self.protocol(format!("bad location {location:?}"))),
         }
     }
 

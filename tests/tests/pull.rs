@@ -257,21 +257,11 @@ fn gzip_decode(data: &[u8]) -> Vec<u8> {
 fn pull_picks_a_platform_from_an_index() {
     let d = Daemon::start();
     let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
-    let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));
     let layer_digest = format!("sha256:{}", sha256(&layer));
     let mut routes = Vec::new();
     let mut entries = Vec::new();
     for arch in ["amd64", "arm64"] {
-        let config = serde_json::to_vec(&serde_json::json!({"architecture": arch, "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [diff]}}))
-        .unwrap();
-        let config_digest = format!("sha256:{}", sha256(&config));
-        let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]}))
-        .unwrap();
-        let manifest_digest = format!("sha256:{}", sha256(&manifest));
+        let (config, config_digest, manifest, manifest_digest) = image_docs(arch, &layer);
         entries.push(serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": manifest_digest, "size": manifest.len(), "platform": {"os": "linux", "architecture": arch}}));
         routes.push((
@@ -412,20 +402,29 @@ fn pull_zstd_compressed_layers() {
     assert!(std::path::Path::new(&upper).join("bin/busybox").is_file());
 }
 
-/// Routes of a one-layer image `repo:1` for a [`FakeRegistry`]; the layer's route comes last.
-fn image_routes(repo: &str) -> Vec<(String, Answer)> {
-    let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
-    let diff = format!("sha256:{}", sha256(&gzip_decode(&layer)));
-    let digest = format!("sha256:{}", sha256(&layer));
-    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+/// The config and manifest of a one-layer linux image for `arch`: (config,
+/// config digest, manifest, manifest digest).
+fn image_docs(arch: &str, layer: &[u8]) -> (Vec<u8>, String, Vec<u8>, String) {
+    let diff = format!("sha256:{}", sha256(&gzip_decode(layer)));
+    let layer_digest = format!("sha256:{}", sha256(layer));
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": arch, "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": [diff]}}))
     .unwrap();
     let config_digest = format!("sha256:{}", sha256(&config));
     let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": layer.len()}]}))
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}]}))
     .unwrap();
+    let manifest_digest = format!("sha256:{}", sha256(&manifest));
+    (config, config_digest, manifest, manifest_digest)
+}
+
+/// Routes of a one-layer image `repo:1` for a [`FakeRegistry`]; the layer's route comes last.
+fn image_routes(repo: &str) -> Vec<(String, Answer)> {
+    let layer = gzip(&tar(&[Entry::File("hello", b"hi\n")]));
+    let digest = format!("sha256:{}", sha256(&layer));
+    let (config, config_digest, manifest, _) = image_docs("amd64", &layer);
     let blob = |body: Vec<u8>| Answer {
         body,
         content_type: "application/octet-stream",

@@ -196,13 +196,7 @@ impl RegistryClient {
                     })
                 }
                 s if s.is_redirection() => {
-                    let loc = res
-                        .headers()
-                        .get(header::LOCATION)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    path = self.location_path(&loc)?;
+                    path = self.location_of(&res)?;
                 }
                 _ => return Ok(res),
             }
@@ -343,6 +337,16 @@ impl RegistryClient {
             });
         }
         Ok(res)
+    }
+
+    /// The path on this registry that a response's `Location` header names.
+    pub fn location_of(&self, res: &Response<Incoming>) -> Result<String, RegistryError> {
+        self.location_path(
+            res.headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
     }
 
     /// Turns a `Location` (an upload's, a redirect's; absolute or relative) into

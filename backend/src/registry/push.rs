@@ -55,12 +55,8 @@ async fn upload_chunks(
                 client.protocol(format!("chunk upload for {name} answered {}", res.status()))
             );
         }
-        if let Some(loc) = res
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            path = client.location_path(loc)?;
+        if res.headers().contains_key(header::LOCATION) {
+            path = client.location_of(&res)?;
         }
         sent += n as u64;
         if !is_config {
@@ -214,13 +210,7 @@ async fn push_blob(
             start.status()
         )));
     }
-    let location = start
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let path = client.location_path(&location)?;
+    let path = client.location_of(&start)?;
     if !is_config {
         let _ = tx
             .send(JsonMessage::layer(id, "Pushing", Some(0), Some(blob.size)))

@@ -22,6 +22,10 @@ pub struct DaemonConfig {
     pub data_root: PathBuf,
     pub hosts: Vec<String>,
     pub ui_dir: Option<PathBuf>,
+    /// `--insecure-registry` values: CIDR ranges or host[:port].
+    pub insecure_registries: Vec<String>,
+    /// Per-registry CA and client certificates (`DIR/HOST:PORT/ca.crt`).
+    pub certs_dir: PathBuf,
 }
 
 /// A parsed `-H` value.
@@ -82,6 +86,10 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
         ui,
         credentials: crate::registry::CredentialStore::open(root.join("registry-auth.json"))
             .with_context(|| format!("read {}", root.join("registry-auth.json").display()))?,
+        transport: Arc::new(
+            crate::registry::Transport::new(&cfg.insecure_registries, &cfg.certs_dir)
+                .map_err(|e| anyhow!(e))?,
+        ),
         uploads: Default::default(),
         daemon_id: daemon_id(root)?,
     });

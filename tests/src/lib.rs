@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod http;
 pub mod registry;
+pub mod tls;
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -49,6 +50,7 @@ pub struct Daemon {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub port: u16,
+    args: Vec<String>,
 }
 
 /// A finished command: its exit code and both outputs as text.
@@ -94,6 +96,11 @@ impl Run {
 impl Daemon {
     /// Starts a daemon with the built dashboard (when present) and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with_args(&[])
+    }
+
+    /// Starts a daemon with extra `berth daemon` flags (kept across restarts).
+    pub fn start_with_args(args: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e-")
             .tempdir()
@@ -102,6 +109,7 @@ impl Daemon {
             child: None,
             dir,
             port: free_port(),
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         d.spawn();
         d
@@ -133,6 +141,7 @@ impl Daemon {
             .arg(self.host())
             .arg("-H")
             .arg(format!("tcp://127.0.0.1:{}", self.port))
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);

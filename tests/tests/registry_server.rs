@@ -185,4 +185,42 @@ fn distribution_api_details() {
         b"",
     );
     assert_eq!(r.status, 201, "cross-repository mount");
+
+    // DELETE of a blob: one no image uses goes; one an image uses stays.
+    let used = request(addr, "DELETE", &format!("/v2/b/y/blobs/{layer}"), &[], b"");
+    assert_eq!(used.status, 405);
+    assert!(
+        used.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is used by image"),
+        "{}",
+        used.text()
+    );
+    assert_eq!(
+        request(addr, "HEAD", &format!("/v2/b/y/blobs/{layer}"), &[], b"").status,
+        200
+    );
+    let gone = request(
+        addr,
+        "DELETE",
+        &format!("/v2/up/load/blobs/{want}"),
+        &[],
+        b"",
+    );
+    assert_eq!(gone.status, 202);
+    let r = request(addr, "GET", &format!("/v2/up/load/blobs/{want}"), &[], b"");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["errors"][0]["code"], "BLOB_UNKNOWN");
+    assert_eq!(
+        request(
+            addr,
+            "DELETE",
+            &format!("/v2/up/load/blobs/{want}"),
+            &[],
+            b""
+        )
+        .status,
+        404
+    );
 }

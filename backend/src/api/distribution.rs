@@ -6,7 +6,7 @@
 use super::params::Params;
 use super::{Actor, AppState, State};
 use crate::db::events::NewEvent;
-use crate::image::{Digest, ImageRecord, Reference};
+use crate::image::{BlobRemoval, Digest, ImageRecord, Reference};
 use crate::registry::uploads::UploadError;
 use axum::body::Body;
 use axum::extract::{Path, Request};
@@ -341,11 +341,27 @@ async fn blobs(
         )
     })?;
     if *method == Method::DELETE {
-        return Err(DistError(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "UNSUPPORTED",
-            "blobs are removed with the images that use them (rmi)".into(),
-        ));
+        let images = state.images.clone();
+        let d2 = d.clone();
+        let removal = tokio::task::spawn_blocking(move || images.remove_unused_blob(&d2))
+            .await
+            .map_err(internal)?;
+        return match removal {
+            BlobRemoval::Removed => Ok(StatusCode::ACCEPTED.into_response()),
+            BlobRemoval::Unknown => Err(DistError(
+                StatusCode::NOT_FOUND,
+                "BLOB_UNKNOWN",
+                format!("blob unknown to registry: {d} in {name}"),
+            )),
+            BlobRemoval::InUse(id) => Err(DistError(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                format!(
+                    "blob {d} is used by image {}: delete the image's manifest first",
+                    &id.hex()[..12]
+                ),
+            )),
+        };
     }
     if *method != Method::GET && *method != Method::HEAD {
         return Err(DistError(

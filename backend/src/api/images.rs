@@ -204,8 +204,12 @@ async fn push(
             target.familiar_repository()
         ))
     })?;
-    let client =
-        RegistryClient::new(&target, credentials_for(state, target.domain(), auth)?)?.for_push();
+    let client = RegistryClient::new(
+        state.transport.clone(),
+        &target,
+        credentials_for(state, target.domain(), auth)?,
+    )?
+    .for_push();
     let images = state.images.clone();
     let name = target.familiar();
     Ok(stream_operation(
@@ -558,7 +562,11 @@ async fn pull(
     }
     let reference = reference.with_default_tag();
     let creds = credentials_for(state, reference.domain(), auth)?;
-    let client = Arc::new(RegistryClient::new(&reference, creds)?);
+    let client = Arc::new(RegistryClient::new(
+        state.transport.clone(),
+        &reference,
+        creds,
+    )?);
     let platform = match platform {
         None => None,
         Some(p) => Some(crate::image::oci::Platform::parse(p).ok_or_else(|| {

@@ -37,6 +37,8 @@ pub struct AppState {
     pub ui: Option<ui::UiAssets>,
     /// Registry logins (`berth login`), used when a request brings no credentials.
     pub credentials: crate::registry::CredentialStore,
+    /// How registries are reached: insecure registries, certificates.
+    pub transport: Arc<crate::registry::Transport>,
     /// Blob uploads in progress into Berth's own registry (`/v2/`).
     pub uploads: Arc<crate::registry::uploads::UploadSessions>,
     /// A random id of this daemon's data root (`docker info` shows it).

@@ -49,13 +49,16 @@ pub async fn login(state: State, actor: Actor, body: axum::body::Bytes) -> ApiRe
         username: b.username,
         password: b.password,
     };
-    let client = RegistryClient::for_host(&host, Some(creds.clone()))?;
+    let client = RegistryClient::for_host(state.transport.clone(), &host, Some(creds.clone()))?;
     match client.authenticate(&host).await {
         Ok(()) => {}
         Err(RegistryError::Unauthorized { .. }) => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                format!("login attempt to http://{host}/v2/ failed with status: 401 Unauthorized"),
+                format!(
+                    "login attempt to {}://{host}/v2/ failed with status: 401 Unauthorized",
+                    client.scheme().as_str()
+                ),
             ))
         }
         Err(e) => return Err(e.into()),
@@ -140,7 +143,11 @@ pub async fn search(
     let mut out: Vec<SearchResult> = Vec::new();
     for host in hosts {
         let found = async {
-            let client = RegistryClient::for_host(&host, state.credentials.get(&host))?;
+            let client = RegistryClient::for_host(
+                state.transport.clone(),
+                &host,
+                state.credentials.get(&host),
+            )?;
             crate::registry::search::search(&client, &needle, limit).await
         }
         .await;

@@ -79,7 +79,7 @@ pub async fn info(state: State) -> ApiResult<Json<Value>> {
         "OSType": "linux",
         "Architecture": std::env::consts::ARCH,
         "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"], "Mirrors": []},
+        "RegistryConfig": state.transport.registry_config(),
         "NCPU": hostinfo::cpus(),
         "MemTotal": hostinfo::mem_total(),
         "DockerRootDir": root,

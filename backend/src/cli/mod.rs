@@ -118,6 +118,13 @@ struct DaemonArgs {
     /// Directory of the built dashboard (default /usr/local/share/berth/ui)
     #[arg(long, env = "BERTH_UI_DIR")]
     ui_dir: Option<PathBuf>,
+    /// Registry spoken to without verified TLS, falling back to HTTP: a CIDR
+    /// range or HOST[:PORT] (repeatable; loopback always is)
+    #[arg(long = "insecure-registry", value_name = "REGISTRY")]
+    insecure_registries: Vec<String>,
+    /// Directory of per-registry certificates: DIR/HOST:PORT/ca.crt, client.cert, client.key
+    #[arg(long, default_value = crate::registry::transport::DEFAULT_CERTS_DIR)]
+    certs_dir: PathBuf,
     /// Log level filter (error, warn, info, debug, trace)
     #[arg(short = 'l', long, default_value = "info")]
     log_level: String,
@@ -142,6 +149,8 @@ pub fn main() -> ExitCode {
             data_root: args.data_root,
             hosts: args.hosts,
             ui_dir: args.ui_dir,
+            insecure_registries: args.insecure_registries,
+            certs_dir: args.certs_dir,
         };
         return match rt.block_on(daemon::run(cfg)) {
             Ok(()) => ExitCode::SUCCESS,

@@ -24,4 +24,4 @@ pub use digest::Digest;
 pub use error::ImageError;
 pub use import::ImportOptions;
 pub use reference::Reference;
-pub use store::{HistoryEntry, ImageStore, Registered, Removal};
+pub use store::{BlobRemoval, HistoryEntry, ImageStore, Registered, Removal};

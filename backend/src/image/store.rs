@@ -493,6 +493,28 @@ impl ImageStore {
         Ok(out)
     }
 
+    /// Deletes a blob no image uses (a registry client's `DELETE` of an upload
+    /// it abandoned). A blob an image uses stays: the answer names the image.
+    pub fn remove_unused_blob(&self, d: &Digest) -> BlobRemoval {
+        let _writing = self.writing();
+        let cat = self.lock();
+        if !self.blobs.has(d) {
+            return BlobRemoval::Unknown;
+        }
+        let user = cat.all().find(|r| {
+            &r.manifest_desc.digest == d
+                || &r.id == d
+                || r.manifest.layers.iter().any(|l| &l.digest == d)
+        });
+        match user {
+            Some(r) => BlobRemoval::InUse(r.id.clone()),
+            None => {
+                self.blobs.remove(d);
+                BlobRemoval::Removed
+            }
+        }
+    }
+
     /// Deletes blobs and layers of `removed` images that no remaining image uses.
     /// Returns the chain ids of deleted layers, top first.
     fn collect_garbage(&self, cat: &Catalog, removed: &[ImageRecord]) -> Vec<Digest> {
@@ -523,4 +545,13 @@ impl ImageStore {
         }
         deleted_layers
     }
+}
+
+/// What [`ImageStore::remove_unused_blob`] did.
+#[derive(Debug, PartialEq)]
+pub enum BlobRemoval {
+    Removed,
+    Unknown,
+    /// Kept: this image uses it.
+    InUse(Digest),
 }

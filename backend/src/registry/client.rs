@@ -7,18 +7,20 @@
 
 use super::auth::{Challenge, Credentials};
 use super::error::RegistryError;
+use super::transport::{Scheme, Transport};
 use crate::image::oci::{MT_DOCKER_LIST, MT_DOCKER_MANIFEST, MT_OCI_INDEX, MT_OCI_MANIFEST};
 use crate::image::{Digest, Reference};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{header, Request, Response, StatusCode};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The largest manifest or config document accepted.
 const MAX_DOCUMENT: usize = 8 << 20;
 
 #[derive(Debug)]
 pub struct RegistryClient {
+    transport: Arc<Transport>,
     host: String,
     repo: String,
     credentials: Option<Credentials>,
@@ -28,40 +30,30 @@ pub struct RegistryClient {
     actions: &'static str,
 }
 
-/// Whether `host` (with optional port) is a loopback address.
-pub fn is_loopback(host: &str) -> bool {
-    let h = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
-    let h = h.trim_start_matches('[').trim_end_matches(']');
-    h == "localhost"
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl RegistryClient {
     pub fn new(
+        transport: Arc<Transport>,
         reference: &Reference,
         credentials: Option<Credentials>,
     ) -> Result<Self, RegistryError> {
-        let mut c = Self::for_host(reference.domain(), credentials)?;
+        let mut c = Self::for_host(transport, reference.domain(), credentials)?;
         c.repo = reference.path().to_string();
         Ok(c)
     }
 
     /// A client for registry-wide calls (`/v2/`, `_catalog`).
-    pub fn for_host(host: &str, credentials: Option<Credentials>) -> Result<Self, RegistryError> {
-        if !is_loopback(host) {
+    pub fn for_host(
+        transport: Arc<Transport>,
+        host: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<Self, RegistryError> {
+        if host.is_empty() || host.contains(['/', ' ', '@']) {
             return Err(RegistryError::Unsupported(format!(
-                "registry {host} is not on this machine: this daemon talks only to registries on loopback \
-                 (127.0.0.1, localhost) over HTTP so far; HTTPS registries are not supported yet"
+                "invalid registry host {host:?}"
             )));
         }
         Ok(Self {
+            transport,
             host: host.to_string(),
             repo: String::new(),
             credentials,
@@ -74,6 +66,11 @@ impl RegistryClient {
     pub fn for_push(mut self) -> Self {
         self.actions = "pull,push";
         self
+    }
+
+    /// The scheme this registry is spoken to with (as far as known).
+    pub fn scheme(&self) -> Scheme {
+        self.transport.scheme(&self.host)
     }
 
     pub fn host(&self) -> &str {
@@ -96,9 +93,7 @@ impl RegistryClient {
         content_type: Option<&str>,
         body: crate::httpc::ReqBody,
     ) -> Result<Response<Incoming>, RegistryError> {
-        let stream = tokio::net::TcpStream::connect(&self.host)
-            .await
-            .map_err(|e| self.unreachable(e))?;
+        let (stream, _) = self.transport.connect(&self.host).await?;
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -196,10 +191,58 @@ impl RegistryClient {
                     })
                 }
                 s if s.is_redirection() => {
-                    path = self.location_of(&res)?;
+                    let location = location_header(&res);
+                    match self.location_path(location) {
+                        Ok(p) => path = p,
+                        // A blob served from elsewhere (a CDN): fetched there
+                        // without this registry's credentials, as Docker does.
+                        Err(_)
+                            if location.starts_with("https://")
+                                || location.starts_with("http://") =>
+                        {
+                            return self.get_external(location.to_string(), accept).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 _ => return Ok(res),
             }
+        }
+        Err(self.protocol("too many redirects"))
+    }
+
+    /// GETs an absolute URL on another host, following its redirects.
+    async fn get_external(
+        &self,
+        mut url: String,
+        accept: &str,
+    ) -> Result<Response<Incoming>, RegistryError> {
+        for _ in 0..5 {
+            let (scheme, host, path) =
+                split_url(&url).ok_or_else(|| self.protocol(format!("bad redirect {url:?}")))?;
+            let stream = self.transport.connect_scheme(host, scheme).await?;
+            let mut req = Request::get(&path).header(header::HOST, host).header(
+                header::USER_AGENT,
+                concat!("berth/", env!("CARGO_PKG_VERSION")),
+            );
+            if !accept.is_empty() {
+                req = req.header(header::ACCEPT, accept);
+            }
+            let req = req
+                .body(crate::httpc::empty())
+                .map_err(|e| self.unreachable(e))?;
+            let res = crate::httpc::roundtrip(stream, req)
+                .await
+                .map_err(|e| self.unreachable(format!("{host}: {e}")))?;
+            if !res.status().is_redirection() {
+                return Ok(res);
+            }
+            let next = location_header(&res);
+            url = if next.starts_with('/') {
+                format!("{}://{host}{next}", scheme.as_str())
+            } else {
+                next.to_string()
+            };
         }
         Err(self.protocol("too many redirects"))
     }
@@ -245,20 +288,9 @@ impl RegistryClient {
         scope: Option<&str>,
         reference: &str,
     ) -> Result<String, RegistryError> {
-        let rest = realm.strip_prefix("http://").ok_or_else(|| {
-            RegistryError::Unsupported(format!(
-                "token service {realm:?} of registry {} is not plain HTTP on loopback",
-                self.host
-            ))
+        let (scheme, host, path) = split_url(realm).ok_or_else(|| {
+            self.protocol(format!("token service {realm:?} is not an HTTP(S) URL"))
         })?;
-        let (host, path) = rest
-            .split_once('/')
-            .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-        if !is_loopback(host) {
-            return Err(RegistryError::Unsupported(format!(
-                "token service {realm:?} is not on this machine"
-            )));
-        }
         let query = {
             let mut q = form_urlencoded::Serializer::new(String::new());
             if let Some(s) = service {
@@ -271,9 +303,7 @@ impl RegistryClient {
         };
         let sep = if path.contains('?') { '&' } else { '?' };
         let uri = format!("{path}{sep}{query}");
-        let stream = tokio::net::TcpStream::connect(host)
-            .await
-            .map_err(|e| self.unreachable(format!("token service {realm}: {e}")))?;
+        let stream = self.transport.connect_scheme(host, scheme).await?;
         let mut req = Request::get(&uri).header(header::HOST, host).header(
             header::USER_AGENT,
             concat!("berth/", env!("CARGO_PKG_VERSION")),
@@ -341,12 +371,7 @@ impl RegistryClient {
 
     /// The path on this registry that a response's `Location` header names.
     pub fn location_of(&self, res: &Response<Incoming>) -> Result<String, RegistryError> {
-        self.location_path(
-            res.headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or(""),
-        )
+        self.location_path(location_header(res))
     }
 
     /// Turns a `Location` (an upload's, a redirect's; absolute or relative) into
@@ -476,23 +501,22 @@ impl RegistryClient {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_loopback;
+fn location_header(res: &Response<Incoming>) -> &str {
+    res.headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
 
-    #[test]
-    fn loopback_hosts() {
-        for h in [
-            "127.0.0.1:5000",
-            "localhost:5000",
-            "localhost",
-            "[::1]:5000",
-            "127.1.2.3",
-        ] {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in ["docker.io", "10.0.0.1:5000", "registry.example.com"] {
-            assert!(!is_loopback(h), "{h}");
-        }
-    }
+/// `http(s)://HOST/PATH` → (scheme, host, `/PATH`).
+fn split_url(url: &str) -> Option<(Scheme, &str, String)> {
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (Scheme::Https, r)
+    } else {
+        (Scheme::Http, url.strip_prefix("http://")?)
+    };
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    (!host.is_empty()).then_some((scheme, host, path))
 }

@@ -26,6 +26,9 @@ pub struct DaemonConfig {
     pub insecure_registries: Vec<String>,
     /// Per-registry CA and client certificates (`DIR/HOST:PORT/ca.crt`).
     pub certs_dir: PathBuf,
+    /// The containers' bridge and its address (`GATEWAY/PREFIX`).
+    pub bridge: String,
+    pub bip: String,
 }
 
 /// A parsed `-H` value.
@@ -79,8 +82,23 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
     let image_root = root.join("image");
     let images = tokio::task::spawn_blocking(move || ImageStore::open(&image_root)).await??;
     let ui = load_ui(cfg.ui_dir.as_deref());
+    let images = Arc::new(images);
+    let container_store = Arc::new(
+        crate::container::ContainerStore::open(&root.join("containers"))
+            .with_context(|| format!("open {}", root.join("containers").display()))?,
+    );
+    let volumes = Arc::new(
+        crate::container::volumes::VolumeStore::open(&root.join("volumes"))
+            .with_context(|| format!("open {}", root.join("volumes").display()))?,
+    );
+    let bridge = crate::network::Bridge::new(&cfg.bridge, &cfg.bip).map_err(|e| anyhow!(e))?;
+    let containers =
+        crate::container::Supervisor::new(container_store, images.clone(), volumes, bridge);
+    forward_container_events(&containers, db.clone());
+    containers.recover();
     let state = Arc::new(AppState {
-        images: Arc::new(images),
+        containers,
+        images,
         db,
         data_root: root.clone(),
         ui,
@@ -236,6 +254,33 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// Records the supervisor's container events (start, die, …) in the event log.
+fn forward_container_events(sup: &Arc<crate::container::Supervisor>, db: Db) {
+    let mut rx = sup.subscribe_events();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let ev = crate::db::events::NewEvent {
+                        kind: "container",
+                        action: e.action,
+                        object_id: e.id,
+                        attributes: e.attributes,
+                        actor: "root".into(),
+                    };
+                    if let Err(err) = db.record_event(ev).await {
+                        tracing::error!(error = %err, "could not record event");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "container events dropped");
+                }
+                Err(_) => return,
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -9,12 +9,15 @@
 
 pub mod api;
 pub mod cli;
+pub mod container;
 pub mod daemon;
 pub mod db;
 pub mod fsutil;
 pub mod hostinfo;
 pub mod httpc;
 pub mod image;
+pub mod network;
 pub mod registry;
+pub mod runtime;
 pub mod sys;
 pub mod timefmt;

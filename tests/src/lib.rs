@@ -51,6 +51,63 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub port: u16,
     args: Vec<String>,
+    /// This daemon's own bridge and subnet, so daemons in parallel tests never meet.
+    pub net: TestNet,
+}
+
+/// A bridge name and /24 subnet reserved for one daemon: an flock on a file
+/// per subnet under /tmp (a killed test run leaves no stale reservation);
+/// released, and the bridge deleted, on drop.
+pub struct TestNet {
+    pub n: u8,
+    _lock: std::fs::File,
+}
+
+impl TestNet {
+    fn reserve() -> Self {
+        let dir = Path::new("/tmp/berth-e2e-nets");
+        std::fs::create_dir_all(dir).expect("net lock dir");
+        let start = (std::process::id() % 200) as u8;
+        for i in 0..200u8 {
+            let n = 20 + (start.wrapping_add(i) % 200);
+            let Ok(f) = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(dir.join(n.to_string()))
+            else {
+                continue;
+            };
+            if f.try_lock().is_ok() {
+                let net = TestNet { n, _lock: f };
+                // A bridge left by a killed run goes before this daemon makes its own.
+                let _ = Command::new("ip")
+                    .args(["link", "del", &net.bridge()])
+                    .stderr(Stdio::null())
+                    .status();
+                return net;
+            }
+        }
+        panic!("no free test subnet in /tmp/berth-e2e-nets");
+    }
+
+    pub fn bridge(&self) -> String {
+        format!("bte{}", self.n)
+    }
+
+    /// The bridge's gateway, `172.31.N.1`.
+    pub fn gateway(&self) -> String {
+        format!("172.31.{}.1", self.n)
+    }
+}
+
+impl Drop for TestNet {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge()])
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// A finished command: its exit code and both outputs as text.
@@ -110,6 +167,7 @@ impl Daemon {
             dir,
             port: free_port(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            net: TestNet::reserve(),
         };
         d.spawn();
         d
@@ -141,6 +199,10 @@ impl Daemon {
             .arg(self.host())
             .arg("-H")
             .arg(format!("tcp://127.0.0.1:{}", self.port))
+            .arg("--bridge")
+            .arg(self.net.bridge())
+            .arg("--bip")
+            .arg(format!("{}/24", self.net.gateway()))
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -186,6 +248,16 @@ impl Daemon {
         }
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// `kill -9` of the daemon, then a fresh start on the same data root:
+    /// what containers must survive.
+    pub fn crash_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn();
     }
 
     /// Stops and starts the daemon on the same data root, socket and port.
@@ -302,7 +374,70 @@ impl Drop for Daemon {
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
+        self.remove_containers();
         self.stop();
+        self.reap_leftovers();
+    }
+}
+
+impl Daemon {
+    /// `rm -f -v` of every container, through the API.
+    fn remove_containers(&self) {
+        if self.child.is_none() {
+            return;
+        }
+        let list = self.http("GET", "/containers/json?all=1", b"");
+        if let Ok(serde_json::Value::Array(cs)) =
+            serde_json::from_slice::<serde_json::Value>(&list.body)
+        {
+            for c in cs {
+                if let Some(id) = c["Id"].as_str() {
+                    self.http("DELETE", &format!("/containers/{id}?force=1&v=1"), b"");
+                }
+            }
+        }
+    }
+
+    /// After the daemon stopped: ends shims still running for this data root
+    /// and removes their network namespaces and cgroups.
+    fn reap_leftovers(&self) {
+        let containers = self.root().join("containers");
+        let ids: Vec<String> = std::fs::read_dir(&containers)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.len() == 64)
+            .collect();
+        for proc_entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = proc_entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let cmd = std::fs::read(proc_entry.path().join("cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd);
+            if cmd.contains("shim") && ids.iter().any(|id| cmd.contains(id.as_str())) {
+                let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            }
+        }
+        for id in &ids {
+            let procs = format!("/sys/fs/cgroup/pids/berth/{id}/cgroup.procs");
+            for pid in std::fs::read_to_string(&procs).unwrap_or_default().lines() {
+                let _ = Command::new("kill").arg("-9").arg(pid).status();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        for id in &ids {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &format!("berth-{}", &id[..12])])
+                .stderr(Stdio::null())
+                .status();
+            for ctl in [
+                "memory", "pids", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio",
+                "systemd", "unified",
+            ] {
+                let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctl}/berth/{id}"));
+            }
+        }
     }
 }
 

@@ -402,7 +402,15 @@ pub async fn remove(
     let force = params.flag("force")?;
     let prune = !params.flag("noprune")?;
     let images = state.images.clone();
-    let removed = blocking(move || images.remove(&name, force, prune, &HashSet::new())).await?;
+    // Images containers use (any state) are kept, as Docker keeps them.
+    let in_use: HashSet<crate::image::Digest> = state
+        .containers
+        .store
+        .list()
+        .iter()
+        .filter_map(|c| c.image.parse().ok())
+        .collect();
+    let removed = blocking(move || images.remove(&name, force, prune, &in_use)).await?;
     let mut out = Vec::new();
     for r in removed {
         match r {

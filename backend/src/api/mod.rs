@@ -3,6 +3,7 @@
 //! static files. Handlers are thin: they parse, call an engine module (in
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
+pub mod containers;
 pub mod distribution;
 pub mod error;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod params;
 pub mod registry;
 pub mod system;
 pub mod ui;
+pub mod volumes;
 
 use crate::db::Db;
 use crate::image::ImageStore;
@@ -41,6 +43,8 @@ pub struct AppState {
     pub transport: Arc<crate::registry::Transport>,
     /// Blob uploads in progress into Berth's own registry (`/v2/`).
     pub uploads: Arc<crate::registry::uploads::UploadSessions>,
+    /// Containers, volumes and their lifecycle.
+    pub containers: Arc<crate::container::Supervisor>,
     /// A random id of this daemon's data root (`docker info` shows it).
     pub daemon_id: String,
 }
@@ -96,6 +100,28 @@ fn api_routes() -> Router<Arc<AppState>> {
             get(images::get_dispatch)
                 .post(images::post_dispatch)
                 .delete(images::remove),
+        )
+        .route("/containers/json", get(containers::list))
+        .route("/containers/create", post(containers::create))
+        .route("/containers/{id}/json", get(containers::inspect))
+        .route("/containers/{id}/logs", get(containers::logs))
+        .route("/containers/{id}/top", get(containers::top))
+        .route("/containers/{id}/start", post(containers::start))
+        .route("/containers/{id}/stop", post(containers::stop))
+        .route("/containers/{id}/restart", post(containers::restart))
+        .route("/containers/{id}/kill", post(containers::kill))
+        .route("/containers/{id}/wait", post(containers::wait))
+        .route("/containers/{id}/rename", post(containers::rename))
+        .route("/containers/{id}/attach", post(containers::attach))
+        .route(
+            "/containers/{id}",
+            axum::routing::delete(containers::remove),
+        )
+        .route("/volumes", get(volumes::list))
+        .route("/volumes/create", post(volumes::create))
+        .route(
+            "/volumes/{name}",
+            get(volumes::inspect).delete(volumes::remove),
         )
         .route("/v2/", get(distribution::base))
         .route("/v2/_catalog", get(distribution::catalog))

@@ -46,6 +46,15 @@ impl Table {
     }
 }
 
+/// JSON with docker's 4-space indent (`inspect`).
+pub fn docker_json(v: &impl serde::Serialize) -> serde_json::Result<String> {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    v.serialize(&mut ser)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// "2 hours ago" for a unix time; "N/A" when unknown (0).
 pub fn ago(unix_secs: i64) -> String {
     if unix_secs <= 0 {

@@ -45,6 +45,18 @@ impl Client {
         body: ReqBody,
         content_type: Option<&str>,
     ) -> Result<Response<Incoming>, ClientError> {
+        self.send_with(method, path, body, content_type, &[]).await
+    }
+
+    /// `send` with extra request headers.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: ReqBody,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response<Incoming>, ClientError> {
         let connect_err = |source| ClientError::Connect {
             host: self.display.clone(),
             source,
@@ -56,6 +68,9 @@ impl Client {
         );
         if let Some(ct) = content_type {
             req = req.header("Content-Type", ct);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let res = match &self.host {
             HostAddr::Unix(p) => {
@@ -79,7 +94,10 @@ impl Client {
                 roundtrip(s, req).await?
             }
         };
-        if res.status().is_success() {
+        if res.status().is_success()
+            || res.status() == StatusCode::SWITCHING_PROTOCOLS
+            || res.status() == StatusCode::NOT_MODIFIED
+        {
             return Ok(res);
         }
         let status = res.status();
@@ -93,6 +111,33 @@ impl Client {
             .map(|e| e.message)
             .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_string());
         Err(ClientError::Daemon { status, message })
+    }
+
+    /// Sends `POST path` asking to take over the connection (attach), and
+    /// returns the raw two-way stream once the daemon switched protocols.
+    pub async fn hijack(
+        &self,
+        path: &str,
+    ) -> Result<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>, ClientError> {
+        let res = self
+            .send_with(
+                Method::POST,
+                path,
+                empty(),
+                None,
+                &[("Connection", "Upgrade"), ("Upgrade", "tcp")],
+            )
+            .await?;
+        if res.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(ClientError::Protocol(format!(
+                "the daemon did not switch protocols for {path} ({})",
+                res.status()
+            )));
+        }
+        hyper::upgrade::on(res)
+            .await
+            .map(hyper_util::rt::TokioIo::new)
+            .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     pub async fn get_json<T: serde::de::DeserializeOwned>(

@@ -9,7 +9,7 @@ use hyper::Method;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-fn query(pairs: &[(&str, &str)]) -> String {
+pub fn query(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         s.append_pair(k, v);
@@ -521,20 +521,32 @@ pub async fn history(client: &Client, a: HistoryArgs) -> Result<ExitCode> {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Only inspect objects of this type (image)
+    /// Only inspect objects of this type (container, image)
     #[arg(long = "type")]
-    kind: Option<String>,
+    pub kind: Option<String>,
     #[arg(required = true, value_name = "NAME|ID")]
     names: Vec<String>,
 }
 
 pub async fn inspect(client: &Client, a: InspectArgs) -> Result<ExitCode> {
-    if let Some(k) = a.kind.as_deref().filter(|k| *k != "image") {
-        bail!("\"{k}\" is not a valid value for --type: this daemon has only images so far");
+    let kind = a.kind.as_deref().unwrap_or("");
+    if !matches!(kind, "" | "image" | "container") {
+        bail!("\"{kind}\" is not a valid value for --type");
     }
     let mut out = Vec::new();
     let mut failed = false;
     for n in &a.names {
+        if kind != "image" {
+            if let Some(v) = super::containers::inspect_one(client, n).await? {
+                out.push(v);
+                continue;
+            }
+        }
+        if kind == "container" {
+            eprintln!("Error: No such container: {n}");
+            failed = true;
+            continue;
+        }
         match client
             .get_json::<serde_json::Value>(&format!("/images/{n}/json"))
             .await
@@ -547,11 +559,7 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<ExitCode> {
             Err(e) => return Err(e.into()),
         }
     }
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&out, &mut ser)?;
-    println!("{}", String::from_utf8_lossy(&buf));
+    println!("{}", super::format::docker_json(&out)?);
     Ok(if failed {
         ExitCode::from(1)
     } else {

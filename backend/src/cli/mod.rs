@@ -2,12 +2,14 @@
 //! docker-style client of the API, with docker's verbs (both the short form
 //! and the `image …` management form), flags, tables and exit codes.
 
+pub mod containers;
 pub mod format;
 pub mod http;
 pub mod images;
 pub mod progress;
 pub mod registry;
 pub mod system;
+pub mod volumes;
 
 use crate::daemon::{self, DaemonConfig, DEFAULT_DATA_ROOT, DEFAULT_HOST};
 use clap::{Args, Parser, Subcommand};
@@ -33,12 +35,47 @@ pub struct Cli {
 enum Command {
     /// Run the Berth daemon
     Daemon(DaemonArgs),
+    /// The per-container shim (started by the daemon)
+    #[command(hide = true)]
+    Shim { dir: PathBuf },
     /// Show the Berth version information
     Version,
     /// Display system-wide information
     Info,
     /// Get real time events from the server
     Events(system::EventsArgs),
+    /// Create and run a new container from an image
+    Run(containers::RunArgs),
+    /// Create a new container
+    Create(containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(containers::KillArgs),
+    /// Remove one or more containers
+    Rm(containers::RmArgs),
+    /// List containers
+    Ps(containers::PsArgs),
+    /// Fetch the logs of a container
+    Logs(containers::LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(containers::WaitArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
+    /// Display the running processes of a container
+    Top(containers::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(containers::PortArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Log in to a registry (the daemon keeps the credentials)
     Login(registry::LoginArgs),
     /// Log out from a registry
@@ -100,6 +137,40 @@ enum ImageCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ContainerCommand {
+    /// Create and run a new container from an image
+    Run(containers::RunArgs),
+    /// Create a new container
+    Create(containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(containers::KillArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(containers::RmArgs),
+    /// List containers
+    #[command(visible_alias = "ps", visible_alias = "list")]
+    Ls(containers::PsArgs),
+    /// Fetch the logs of a container
+    Logs(containers::LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(containers::WaitArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
+    /// Display the running processes of a container
+    Top(containers::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(containers::PortArgs),
+    /// Display detailed information on one or more containers
+    Inspect(images::InspectArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum SystemCommand {
     /// Display system-wide information
     Info,
@@ -125,6 +196,12 @@ struct DaemonArgs {
     /// Directory of per-registry certificates: DIR/HOST:PORT/ca.crt, client.cert, client.key
     #[arg(long, default_value = crate::registry::transport::DEFAULT_CERTS_DIR)]
     certs_dir: PathBuf,
+    /// The bridge containers attach to (created if missing)
+    #[arg(short = 'b', long, default_value = crate::network::DEFAULT_BRIDGE)]
+    bridge: String,
+    /// The bridge's address and subnet
+    #[arg(long, default_value = crate::network::DEFAULT_BIP)]
+    bip: String,
     /// Log level filter (error, warn, info, debug, trace)
     #[arg(short = 'l', long, default_value = "info")]
     log_level: String,
@@ -133,6 +210,10 @@ struct DaemonArgs {
 /// Parses arguments, runs the command and maps failures to docker's exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Shim { dir } = &cli.command {
+        // Before any thread exists: the shim forks.
+        return ExitCode::from(crate::runtime::shim::main(dir).clamp(0, 255) as u8);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -151,6 +232,8 @@ pub fn main() -> ExitCode {
             ui_dir: args.ui_dir,
             insecure_registries: args.insecure_registries,
             certs_dir: args.certs_dir,
+            bridge: args.bridge,
+            bip: args.bip,
         };
         return match rt.block_on(daemon::run(cfg)) {
             Ok(()) => ExitCode::SUCCESS,
@@ -181,7 +264,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn error_text(e: &anyhow::Error) -> String {
+pub fn error_text(e: &anyhow::Error) -> String {
     match e.downcast_ref::<ClientError>() {
         Some(c) => c.to_string(),
         None => format!("Error: {e:#}"),
@@ -189,14 +272,51 @@ fn error_text(e: &anyhow::Error) -> String {
 }
 
 async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCode> {
+    use containers as c;
     use images as i;
     match command {
-        Command::Daemon(_) => unreachable!("handled before"),
+        Command::Daemon(_) | Command::Shim { .. } => unreachable!("handled before"),
         Command::Version => system::version(client).await,
         Command::Info | Command::System(SystemCommand::Info) => system::info(client).await,
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
             system::events(client, a).await
         }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => c::run(client, a).await,
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            c::create(client, a).await
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            c::start(client, a).await
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
+            c::stop(client, a).await
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            c::restart(client, a).await
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
+            c::kill(client, a).await
+        }
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => c::rm(client, a).await,
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => c::ps(client, a).await,
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
+            c::logs(client, a).await
+        }
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
+            c::wait(client, a).await
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            c::rename(client, a).await
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => c::top(client, a).await,
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
+            c::port(client, a).await
+        }
+        Command::Container(ContainerCommand::Inspect(mut a)) => {
+            a.kind = Some("container".into());
+            i::inspect(client, a).await
+        }
+        Command::Volume(v) => volumes::run(client, v).await,
         Command::Login(a) => registry::login(client, a).await,
         Command::Logout(a) => registry::logout(client, a).await,
         Command::Search(a) => registry::search(client, a).await,

@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 pub struct NewEvent {
     /// `image`, `container`, …
     pub kind: &'static str,
-    pub action: &'static str,
+    pub action: String,
     pub object_id: String,
     pub attributes: BTreeMap<String, String>,
     /// Who did it.
@@ -32,7 +32,7 @@ impl NewEvent {
         }
         Self {
             kind: "image",
-            action,
+            action: action.to_string(),
             object_id: id.into(),
             attributes,
             actor: actor.to_string(),
@@ -90,7 +90,7 @@ impl Db {
         )
         .bind(now)
         .bind(e.kind)
-        .bind(e.action)
+        .bind(&e.action)
         .bind(&e.object_id)
         .bind(&attrs)
         .bind(&e.actor)
@@ -99,7 +99,7 @@ impl Db {
         .get(0);
         let msg = message(
             e.kind.into(),
-            e.action.into(),
+            e.action,
             e.object_id,
             e.attributes,
             now,

@@ -1,0 +1,175 @@
+//! A container as the daemon keeps it (`containers/ID/container.json`), in the
+//! shapes of Docker's API: `Config`, `HostConfig` and `State`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `Config` of ContainerCreate and ContainerInspect.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Config {
+    pub hostname: String,
+    pub domainname: String,
+    pub user: String,
+    pub attach_stdin: bool,
+    pub attach_stdout: bool,
+    pub attach_stderr: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, Value>>,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stdin_once: bool,
+    pub env: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub image: String,
+    pub volumes: Option<BTreeMap<String, Value>>,
+    pub working_dir: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicy {
+    pub name: String,
+    pub maximum_retry_count: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+/// `HostConfig`: what the host gives the container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    pub binds: Option<Vec<String>>,
+    pub network_mode: String,
+    pub port_bindings: Option<BTreeMap<String, Option<Vec<PortBinding>>>>,
+    pub restart_policy: RestartPolicy,
+    pub auto_remove: bool,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub readonly_rootfs: bool,
+    pub memory: i64,
+    pub nano_cpus: i64,
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
+    pub pids_limit: Option<i64>,
+    pub init: Option<bool>,
+    pub links: Option<Vec<String>>,
+    pub publish_all_ports: bool,
+    pub privileged: bool,
+    pub log_config: Value,
+}
+
+/// ContainerCreate's body: `Config` with `HostConfig` inside.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateRequest {
+    #[serde(flatten)]
+    pub config: Config,
+    pub host_config: HostConfig,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Restarting,
+    Exited,
+    Removing,
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Restarting => "restarting",
+            Status::Exited => "exited",
+            Status::Removing => "removing",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+/// `State` of ContainerInspect, plus what the daemon needs to find the shim.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct State {
+    pub status: Status,
+    pub pid: i32,
+    pub exit_code: i32,
+    pub error: String,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub started_at: String,
+    pub finished_at: String,
+    /// The shim's pid while the container runs.
+    pub shim_pid: i32,
+    /// Stopped by the user (stop, kill): restart policies leave it alone.
+    pub stopped_by_user: bool,
+}
+
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// The daemon's record of one container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Container {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    /// The image id (`sha256:…`).
+    pub image: String,
+    pub config: Config,
+    pub host_config: HostConfig,
+    pub state: State,
+    pub restart_count: i64,
+    #[serde(default)]
+    pub mounts: Vec<super::mounts::MountPoint>,
+    /// Where the container sits on the bridge and what it publishes, while it runs.
+    #[serde(default)]
+    pub network: NetworkState,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkState {
+    pub endpoint: Option<crate::network::Endpoint>,
+    /// `"80/tcp"` → the host bindings actually made.
+    pub ports: BTreeMap<String, Vec<PortBinding>>,
+}
+
+impl Container {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self.state.status, Status::Running | Status::Restarting)
+    }
+
+    /// The command as `ps` shows it.
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.path.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

@@ -1,0 +1,329 @@
+//! The per-container shim (`berth shim DIR`, started by the daemon). It
+//! detaches from the daemon (double fork, new session), creates the cgroup,
+//! forks the container's init into a new pid namespace, and then owns the
+//! container for its whole life: the output pipes, the log file (Docker's
+//! json-file format), and the exit status (`exit.json`). The daemon may die
+//! and come back meanwhile; the shim does not depend on it.
+//!
+//! The shim is single-threaded: it runs before any async runtime exists.
+//! Its first line on stdout tells the daemon how the start went:
+//! `ok INIT_PID` or `err CODE MESSAGE`.
+
+use super::cgroup::{self, Limits};
+use super::init::{self, InitIo};
+use crate::timefmt;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+pub const SPEC_FILE: &str = "config.json";
+pub const SHIM_FILE: &str = "shim.json";
+pub const STATE_FILE: &str = "state.json";
+pub const EXIT_FILE: &str = "exit.json";
+
+/// What the shim needs beyond the OCI spec: the layers and where to log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShimConfig {
+    pub id: String,
+    /// The overlay mount point.
+    pub rootfs: PathBuf,
+    /// Image layers, top first.
+    pub lower_dirs: Vec<PathBuf>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    pub log_path: PathBuf,
+    pub limits: Limits,
+}
+
+/// Written by the shim once the container's process runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShimState {
+    pub shim_pid: i32,
+    pub init_pid: i32,
+    pub started_at: String,
+}
+
+/// Written by the shim when the container's process ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExitRecord {
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    pub finished_at: String,
+    /// Why the process never ran, when it did not.
+    #[serde(default)]
+    pub error: String,
+}
+
+/// `berth shim DIR`: returns the process exit code.
+pub fn main(dir: &Path) -> i32 {
+    let loaded = (|| -> Result<(Spec, ShimConfig), String> {
+        let spec = Spec::load(dir.join(SPEC_FILE)).map_err(|e| format!("read spec: {e}"))?;
+        let cfg: ShimConfig = serde_json::from_slice(
+            &std::fs::read(dir.join(SHIM_FILE)).map_err(|e| format!("read shim config: {e}"))?,
+        )
+        .map_err(|e| format!("shim config: {e}"))?;
+        Ok((spec, cfg))
+    })();
+    let (spec, cfg) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            println!("err 125 {e}");
+            return 125;
+        }
+    };
+    // Detach: the daemon waits only for this first process.
+    // SAFETY: single-threaded here; the parent only exits.
+    match unsafe { fork() } {
+        Ok(ForkResult::Parent { .. }) => return 0,
+        Ok(ForkResult::Child) => {}
+        Err(e) => {
+            println!("err 125 fork shim: {e}");
+            return 125;
+        }
+    }
+    let _ = nix::unistd::setsid();
+    let shim_log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("shim.log"));
+    if let Ok(f) = &shim_log {
+        let _ = nix::unistd::dup2(f.as_raw_fd(), 2);
+    }
+    let _ = std::fs::remove_file(dir.join(EXIT_FILE));
+    let _ = std::fs::remove_file(dir.join(STATE_FILE));
+    match run(dir, &spec, &cfg) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shim: {e}");
+            let _ = record_exit(dir, 125, false, &e);
+            report(&format!("err 125 {e}"));
+            125
+        }
+    }
+}
+
+/// Writes the one status line to the daemon and stops using stdout.
+fn report(line: &str) {
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))
+}
+
+fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
+    let cg = cgroup::create(&cfg.id, &cfg.limits)?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let (sync_r, sync_w) = pipe()?;
+    let (errp_r, errp_w) = pipe()?;
+    let stdin: OwnedFd = std::fs::File::open("/dev/null")
+        .map_err(|e| format!("open /dev/null: {e}"))?
+        .into();
+    let new_pid_ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Pid));
+    if new_pid_ns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)
+            .map_err(|e| format!("new pid namespace: {e}"))?;
+    }
+    // SAFETY: single-threaded; the child sets up and execs or _exits.
+    let child = match unsafe { fork() }.map_err(|e| format!("fork init: {e}"))? {
+        ForkResult::Child => {
+            drop((out_r, err_r, sync_w, errp_r));
+            init::run(
+                spec,
+                cfg,
+                InitIo {
+                    sync_read: sync_r,
+                    err_write: errp_w,
+                    stdin,
+                    stdout: out_w,
+                    stderr: err_w,
+                },
+            )
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop((out_w, err_w, sync_r, errp_w, stdin));
+    if let Err(e) = cgroup::add(&cg, child.as_raw()) {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+        let _ = waitpid(child, None);
+        return Err(e);
+    }
+    let _ = nix::unistd::write(&sync_w, b"g");
+    drop(sync_w);
+    let mut failure = Vec::new();
+    read_all(&errp_r, &mut failure);
+    drop(errp_r);
+    if !failure.is_empty() {
+        let text = String::from_utf8_lossy(&failure).into_owned();
+        let (code, message) = text
+            .split_once(' ')
+            .and_then(|(c, m)| Some((c.parse::<i32>().ok()?, m.to_string())))
+            .unwrap_or((125, text.clone()));
+        let _ = waitpid(child, None);
+        cgroup::remove(&cfg.id);
+        record_exit(dir, code, false, &message)?;
+        report(&format!("err {code} {message}"));
+        return Ok(code);
+    }
+    let state = ShimState {
+        shim_pid: std::process::id() as i32,
+        init_pid: child.as_raw(),
+        started_at: timefmt::now_rfc3339(),
+    };
+    crate::fsutil::write_atomic(
+        &dir.join(STATE_FILE),
+        &serde_json::to_vec(&state).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("write state: {e}"))?;
+    report(&format!("ok {}", child.as_raw()));
+
+    pump_output(&cfg.log_path, out_r, err_r);
+    let code = wait_exit(child);
+    let oom = cgroup::oom_killed(&cfg.id);
+    cgroup::remove(&cfg.id);
+    record_exit(dir, code, oom, "")?;
+    Ok(0)
+}
+
+fn read_all(fd: &OwnedFd, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+}
+
+/// Waits for init; its exit code, or 128+n for a signal.
+fn wait_exit(child: Pid) -> i32 {
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, c)) => return c,
+            Ok(WaitStatus::Signaled(_, s, _)) => return 128 + s as i32,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 255,
+        }
+    }
+}
+
+fn record_exit(dir: &Path, code: i32, oom: bool, error: &str) -> Result<(), String> {
+    let rec = ExitRecord {
+        exit_code: code,
+        oom_killed: oom,
+        finished_at: timefmt::now_rfc3339(),
+        error: error.to_string(),
+    };
+    crate::fsutil::write_atomic(
+        &dir.join(EXIT_FILE),
+        &serde_json::to_vec(&rec).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("write exit status: {e}"))
+}
+
+/// Longest line kept whole in the log; longer output is split (as Docker does).
+const MAX_LINE: usize = 16 * 1024;
+
+/// Copies stdout and stderr into the json-file log until both close.
+fn pump_output(log_path: &Path, out: OwnedFd, err: OwnedFd) {
+    let mut log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+    {
+        Ok(f) => Some(f),
+        Err(e) => {
+            eprintln!("shim: open log {}: {e}", log_path.display());
+            None
+        }
+    };
+    let streams = [(out, "stdout"), (err, "stderr")];
+    let mut open = [true, true];
+    let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut buf = vec![0u8; 32 * 1024];
+    while open.iter().any(|o| *o) {
+        let mut fds: Vec<nix::poll::PollFd> = streams
+            .iter()
+            .zip(open)
+            .filter(|(_, o)| *o)
+            .map(|((fd, _), _)| nix::poll::PollFd::new(fd.as_fd(), nix::poll::PollFlags::POLLIN))
+            .collect();
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        let mut k = 0;
+        for i in 0..2 {
+            if !open[i] {
+                continue;
+            }
+            let is_ready = ready[k];
+            k += 1;
+            if !is_ready {
+                continue;
+            }
+            match nix::unistd::read(streams[i].0.as_raw_fd(), &mut buf) {
+                Ok(0) | Err(nix::errno::Errno::EBADF) => {
+                    open[i] = false;
+                    let rest = std::mem::take(&mut pending[i]);
+                    write_entry(&mut log, streams[i].1, &rest);
+                }
+                Ok(n) => {
+                    pending[i].extend_from_slice(&buf[..n]);
+                    while let Some(pos) = pending[i].iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = pending[i].drain(..=pos).collect();
+                        write_entry(&mut log, streams[i].1, &line);
+                    }
+                    if pending[i].len() >= MAX_LINE {
+                        let part = std::mem::take(&mut pending[i]);
+                        write_entry(&mut log, streams[i].1, &part);
+                    }
+                }
+                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+                Err(_) => open[i] = false,
+            }
+        }
+    }
+}
+
+fn write_entry(log: &mut Option<std::fs::File>, stream: &str, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let Some(f) = log else { return };
+    let entry = serde_json::json!({
+        "log": String::from_utf8_lossy(bytes),
+        "stream": stream,
+        "time": timefmt::now_rfc3339(),
+    });
+    let mut line = entry.to_string();
+    line.push('\n');
+    let _ = f.write_all(line.as_bytes());
+}

@@ -91,3 +91,21 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
+
+/// A unix socket path that fits the kernel's 108-byte limit however deep
+/// `path` is: `/proc/self/fd/N/NAME`, through an open handle on its
+/// directory (keep the handle while binding or connecting).
+pub fn socket_path(path: &Path) -> io::Result<(std::fs::File, PathBuf)> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("{} has no file name", path.display())))?;
+    let handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(dir)?;
+    let short = PathBuf::from(format!("/proc/self/fd/{}", handle.as_raw_fd())).join(name);
+    Ok((handle, short))
+}

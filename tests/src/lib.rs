@@ -283,6 +283,11 @@ impl Daemon {
 
     /// Runs the real `docker` CLI against this daemon, with an empty config.
     pub fn docker(&self, args: &[&str]) -> Run {
+        self.docker_with_stdin(args, None)
+    }
+
+    /// Runs the real docker CLI against this daemon, feeding `stdin`.
+    pub fn docker_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
         let cfg = self.dir.path().join("docker-config");
         std::fs::create_dir_all(&cfg).expect("docker config dir");
         let mut cmd = Command::new("docker");
@@ -290,7 +295,7 @@ impl Daemon {
             .env("DOCKER_HOST", self.host())
             .env("DOCKER_CONFIG", cfg)
             .env_remove("DOCKER_CONTEXT");
-        run_with_stdin(cmd, None)
+        run_with_stdin(cmd, stdin)
     }
 
     /// Imports the starter image (scripts/starter-image.sh) as `name`.

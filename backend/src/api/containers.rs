@@ -3,6 +3,7 @@
 //! list, inspect, rename, top and remove. The work is done by
 //! `container::Supervisor`; this module parses and shapes JSON.
 
+use super::attach::{self, parse_detach_keys, AttachOptions};
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::{AppState, State};
@@ -517,9 +518,9 @@ pub async fn logs(state: State, Path(id): Path<String>, p: Params) -> ApiResult<
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// `POST /containers/{id}/attach`: upgrades the connection and streams the
-/// container's output from now on (and its past output with `logs=1`) until
-/// it stops.
+/// `POST /containers/{id}/attach`: upgrades the connection; past output
+/// first with `logs=1`, then (with `stream=1`) the live streams through the
+/// shim's attach socket, and the client's input as stdin.
 pub async fn attach(
     state: State,
     Path(id): Path<String>,
@@ -527,72 +528,99 @@ pub async fn attach(
     mut req: Request,
 ) -> ApiResult<Response> {
     let c = state.containers.store.get(&id)?;
-    let stdout = p.flag("stdout")?;
-    let stderr = p.flag("stderr")?;
-    let filter = LogFilter {
-        stdout,
-        stderr,
-        ..Default::default()
+    let opts = AttachOptions {
+        stdin: p.flag("stdin")? && c.config.open_stdin,
+        stdout: p.flag("stdout")?,
+        stderr: p.flag("stderr")?,
+        tty: c.config.tty,
+        stdin_once: c.config.stdin_once,
+        detach_keys: parse_detach_keys(p.value("detachKeys").unwrap_or(""))
+            .map_err(ApiError::bad_request)?,
     };
-    let tty = c.config.tty;
-    let path = log_path(&state.containers.store.dir(&c.id), &c.id);
-    let (past, offset) = logs::read_from(&path, 0);
-    let first = if p.flag("logs")? { past } else { Vec::new() };
-    let follow = p.flag("stream")?;
+    let with_logs = p.flag("logs")?;
+    let stream = p.flag("stream")?;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let st = state.0.clone();
     let cid = c.id.clone();
     tokio::spawn(async move {
-        use futures_util::StreamExt;
         use tokio::io::AsyncWriteExt;
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
         let mut io = hyper_util::rt::TokioIo::new(upgraded);
-        if !(stdout || stderr) {
-            // Nothing to send: hold the connection until the container stops.
-            st.containers.wait_not_running(&cid, None).await;
-            let _ = io.shutdown().await;
-            return;
+        if with_logs {
+            let filter = LogFilter {
+                stdout: opts.stdout,
+                stderr: opts.stderr,
+                ..Default::default()
+            };
+            let path = log_path(&st.containers.store.dir(&cid), &cid);
+            for e in logs::read_from(&path, 0)
+                .0
+                .iter()
+                .filter(|e| filter.accepts(e))
+            {
+                if io.write_all(&filter.encode(e, opts.tty)).await.is_err() {
+                    return;
+                }
+            }
         }
-        let mut s = std::pin::pin!(follow_log(
-            st,
-            cid,
-            LogStream {
-                filter,
-                tty,
-                offset,
-                first,
-                follow,
-                wait_for_start: true,
-            },
-        ));
-        while let Some(Ok(b)) = s.next().await {
-            if io.write_all(&b).await.is_err() {
+        if stream {
+            if let Some(sock) = st.containers.connect_attach(&cid).await {
+                attach::session(io, sock, opts).await;
                 return;
             }
         }
-        let _ = io.flush().await;
         let _ = io.shutdown().await;
     });
-    let upgrade = req
-        .headers()
-        .get(header::UPGRADE)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("tcp"));
-    let wants_upgrade = req.headers().contains_key(header::UPGRADE);
     let mut res = Response::new(Body::empty());
-    if wants_upgrade {
+    if req.headers().contains_key(header::UPGRADE) {
         *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         res.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        res.headers_mut().insert(header::UPGRADE, upgrade);
+        res.headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("tcp"));
     }
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(stream_content_type(tty)),
+        HeaderValue::from_static(stream_content_type(opts_tty(&c))),
     );
     Ok(res)
+}
+
+fn opts_tty(c: &Container) -> bool {
+    c.config.tty
+}
+
+/// `POST /containers/{id}/resize?h=&w=`
+pub async fn resize(state: State, Path(id): Path<String>, p: Params) -> ApiResult<Response> {
+    let c = state.containers.store.get(&id)?;
+    let (h, w) = size_params(&p)?;
+    if !c.is_running() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("Container {} is not running", c.id),
+        ));
+    }
+    let sock = state
+        .containers
+        .store
+        .dir(&c.id)
+        .join(crate::runtime::shim::ATTACH_SOCKET);
+    attach::resize(&sock, h, w)
+        .await
+        .map_err(|e| ApiError::internal(format!("resize: {e}")))?;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub fn size_params(p: &Params) -> ApiResult<(u16, u16)> {
+    let get = |k: &str| -> ApiResult<u16> {
+        p.value(k)
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid {k}: {:?}", p.value(k))))
+    };
+    Ok((get("h")?, get("w")?))
 }
 
 pub async fn top(state: State, Path(id): Path<String>) -> ApiResult<Json<Value>> {

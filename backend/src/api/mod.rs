@@ -3,10 +3,12 @@
 //! static files. Handlers are thin: they parse, call an engine module (in
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
+pub mod attach;
 pub mod containers;
 pub mod distribution;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod images;
 pub mod params;
 pub mod registry;
@@ -113,6 +115,11 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/wait", post(containers::wait))
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/containers/{id}/attach", post(containers::attach))
+        .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/exec", post(exec::create))
+        .route("/exec/{id}/start", post(exec::start))
+        .route("/exec/{id}/resize", post(exec::resize))
+        .route("/exec/{id}/json", get(exec::inspect))
         .route(
             "/containers/{id}",
             axum::routing::delete(containers::remove),

@@ -229,8 +229,8 @@ fn expand_env(vars: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// The ContainerCreate body for these options.
-pub fn create_body(o: &ContainerOptions) -> Result<Value> {
+/// The ContainerCreate body for these options (`detach`: `run -d`).
+pub fn create_body(o: &ContainerOptions, detach: bool) -> Result<Value> {
     let mut env = read_env_files(&o.env_file)?;
     env.extend(o.env.iter().cloned());
     let env = expand_env(env);
@@ -317,7 +317,7 @@ pub fn create_body(o: &ContainerOptions) -> Result<Value> {
         "Labels": labels,
         "Tty": o.tty,
         "OpenStdin": o.interactive,
-        "StdinOnce": o.interactive,
+        "StdinOnce": o.interactive && !detach,
         "AttachStdin": o.interactive,
         "AttachStdout": true,
         "AttachStderr": true,
@@ -352,14 +352,8 @@ pub fn create_body(o: &ContainerOptions) -> Result<Value> {
 }
 
 /// Creates the container, pulling its image first when it is missing.
-async fn create_container(client: &Client, o: &ContainerOptions) -> Result<String> {
-    if o.tty {
-        bail!("--tty is not supported by this Berth version yet: run without -t");
-    }
-    if o.interactive {
-        bail!("--interactive is not supported by this Berth version yet: run without -i");
-    }
-    let body = create_body(o)?;
+async fn create_container(client: &Client, o: &ContainerOptions, detach: bool) -> Result<String> {
+    let body = create_body(o, detach)?;
     let path = match &o.name {
         Some(n) => format!("/containers/create?{}", query(&[("name", n)])),
         None => "/containers/create".to_string(),
@@ -500,7 +494,7 @@ async fn wait_status(client: &Client, id: &str, condition: &str) -> Result<i32> 
 }
 
 pub async fn run(client: &Client, a: RunArgs) -> Result<ExitCode> {
-    let id = match create_container(client, &a.opts).await {
+    let id = match create_container(client, &a.opts, a.detach).await {
         Ok(id) => id,
         Err(e) => return Ok(run_error(e, 125)),
     };
@@ -526,12 +520,7 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<ExitCode> {
         let id = id.clone();
         tokio::spawn(async move { wait_status(&client, &id, condition).await })
     };
-    let io = client
-        .hijack(&format!(
-            "/containers/{id}/attach?stream=1&stdout=1&stderr=1"
-        ))
-        .await?;
-    let pump = tokio::spawn(pump_multiplexed(io));
+    let pump = start_attach(client, &id, a.opts.tty, a.opts.interactive, "").await?;
     if let Err(e) = client
         .send(
             Method::POST,
@@ -550,13 +539,207 @@ pub async fn run(client: &Client, a: RunArgs) -> Result<ExitCode> {
         }
         return Ok(run_error(e.into(), code));
     }
-    let _ = pump.await;
-    let code = waiter.await.context("wait")??;
-    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+    if a.opts.tty {
+        send_size(client, &format!("/containers/{id}/resize")).await;
+    }
+    pump.finish().await;
+    exit_after_output(client, &id, waiter).await
+}
+
+/// After an attach's output ended: the container's exit code, or success
+/// when it keeps running (the user detached with ctrl-p ctrl-q).
+async fn exit_after_output(
+    client: &Client,
+    id: &str,
+    waiter: tokio::task::JoinHandle<Result<i32>>,
+) -> Result<ExitCode> {
+    let mut waiter = waiter;
+    // The exit is recorded a moment after the output ends.
+    for _ in 0..40 {
+        if waiter.is_finished() {
+            let code = (&mut waiter).await.context("wait")??;
+            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Ok(v) = client
+            .get_json::<Value>(&format!("/containers/{id}/json"))
+            .await
+        {
+            if v["State"]["Running"].as_bool() == Some(false) {
+                let code = waiter.await.context("wait")??;
+                return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+            }
+        }
+    }
+    waiter.abort();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The terminal's rows and columns, when stdout is one.
+fn terminal_size() -> Option<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills a winsize for a terminal fd.
+    let r = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
+}
+
+/// Tells the daemon the terminal's size (`…/resize?h=&w=`).
+async fn send_size(client: &Client, path: &str) {
+    if let Some((h, w)) = terminal_size() {
+        let _ = client
+            .send(
+                Method::POST,
+                &format!("{path}?h={h}&w={w}"),
+                http::empty(),
+                None,
+            )
+            .await;
+    }
+}
+
+/// The local terminal in raw mode until dropped.
+struct RawTerminal(Option<nix::sys::termios::Termios>);
+
+impl RawTerminal {
+    fn enter() -> Self {
+        use nix::sys::termios;
+        let stdin = std::io::stdin();
+        match termios::tcgetattr(&stdin) {
+            Ok(orig) => {
+                let mut raw = orig.clone();
+                termios::cfmakeraw(&mut raw);
+                let _ = termios::tcsetattr(&stdin, termios::SetArg::TCSANOW, &raw);
+                RawTerminal(Some(orig))
+            }
+            Err(_) => RawTerminal(None),
+        }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(orig) = &self.0 {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                orig,
+            );
+        }
+    }
+}
+
+/// A running attach: output copied to the terminal, input sent along.
+pub struct AttachPump {
+    output: tokio::task::JoinHandle<()>,
+    input: Option<tokio::task::JoinHandle<()>>,
+    resize: Option<tokio::task::JoinHandle<()>>,
+    _raw: Option<RawTerminal>,
+}
+
+impl AttachPump {
+    /// Waits for the output to end (the process ended, or a detach).
+    pub async fn finish(self) {
+        let _ = self.output.await;
+        if let Some(i) = &self.input {
+            i.abort();
+        }
+        if let Some(r) = &self.resize {
+            r.abort();
+        }
+    }
+
+    fn abort(&self) {
+        self.output.abort();
+        if let Some(i) = &self.input {
+            i.abort();
+        }
+    }
+}
+
+/// Attaches to a container (`/containers/ID/attach`) or an exec: raw output
+/// for a terminal, demultiplexed otherwise; stdin forwarded with `stdin`;
+/// the local terminal raw while a `tty` session has stdin.
+pub async fn start_attach(
+    client: &Client,
+    id: &str,
+    tty: bool,
+    stdin: bool,
+    detach_keys: &str,
+) -> Result<AttachPump> {
+    let mut path = format!(
+        "/containers/{id}/attach?stream=1&stdout=1&stderr=1&stdin={}",
+        if stdin { 1 } else { 0 }
+    );
+    if !detach_keys.is_empty() {
+        path.push_str(&format!("&{}", query(&[("detachKeys", detach_keys)])));
+    }
+    let io = client.hijack(&path).await?;
+    Ok(pump_session(
+        client,
+        io,
+        tty,
+        stdin,
+        Some(format!("/containers/{id}/resize")),
+    ))
+}
+
+/// Copies a hijacked session both ways (see [`start_attach`]).
+pub fn pump_session(
+    client: &Client,
+    io: hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>,
+    tty: bool,
+    stdin: bool,
+    resize_path: Option<String>,
+) -> AttachPump {
+    use std::io::IsTerminal;
+    let (r, mut w) = tokio::io::split(io);
+    let raw = (tty && stdin && std::io::stdin().is_terminal()).then(RawTerminal::enter);
+    let output = tokio::spawn(async move {
+        if tty {
+            let mut r = r;
+            let _ = tokio::io::copy(&mut r, &mut tokio::io::stdout()).await;
+            let _ = tokio::io::stdout().flush().await;
+        } else {
+            let _ = pump_multiplexed(r).await;
+        }
+    });
+    let input = stdin.then(|| {
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut w).await;
+            let _ = w.shutdown().await;
+        })
+    });
+    let resize = match (tty, resize_path) {
+        (true, Some(path)) => {
+            let client = client.clone();
+            Some(tokio::spawn(async move {
+                let Ok(mut sig) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+                else {
+                    return;
+                };
+                while sig.recv().await.is_some() {
+                    send_size(&client, &path).await;
+                }
+            }))
+        }
+        _ => None,
+    };
+    AttachPump {
+        output,
+        input,
+        resize,
+        _raw: raw,
+    }
 }
 
 pub async fn create(client: &Client, a: CreateArgs) -> Result<ExitCode> {
-    match create_container(client, &a.opts).await {
+    match create_container(client, &a.opts, true).await {
         Ok(id) => {
             println!("{id}");
             Ok(ExitCode::SUCCESS)
@@ -615,10 +798,7 @@ async fn post(client: &Client, path: String) -> Result<(), ClientError> {
 }
 
 pub async fn start(client: &Client, a: StartArgs) -> Result<ExitCode> {
-    if a.interactive {
-        bail!("--interactive is not supported by this Berth version yet");
-    }
-    if a.attach {
+    if a.attach || a.interactive {
         if a.containers.len() > 1 {
             bail!("you cannot start and attach multiple containers at once");
         }
@@ -950,6 +1130,158 @@ pub async fn wait(client: &Client, a: WaitArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", default_value = "")]
+    pub detach_keys: String,
+    pub container: String,
+}
+
+/// `berth attach`: the container's streams on this terminal; ctrl-p ctrl-q
+/// detaches and leaves it running. With `--sig-proxy` (the default, and
+/// without a terminal) SIGINT and SIGTERM are passed to the container.
+pub async fn attach(client: &Client, a: AttachArgs) -> Result<ExitCode> {
+    let info: Value = client
+        .get_json(&format!("/containers/{}/json", a.container))
+        .await?;
+    if info["State"]["Running"].as_bool() != Some(true) {
+        bail!("You cannot attach to a stopped container, start it first");
+    }
+    let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
+    let stdin = !a.no_stdin && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
+    let id = info["Id"].as_str().unwrap_or_default().to_string();
+    let waiter = {
+        let client = client.clone();
+        let id = id.clone();
+        tokio::spawn(async move { wait_status(&client, &id, "next-exit").await })
+    };
+    let pump = start_attach(client, &id, tty, stdin, &a.detach_keys).await?;
+    let proxy = (a.sig_proxy && !tty).then(|| {
+        let client = client.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            loop {
+                let sig = tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                };
+                let _ = post(&client, format!("/containers/{id}/kill?signal={sig}")).await;
+            }
+        })
+    });
+    if tty {
+        send_size(client, &format!("/containers/{id}/resize")).await;
+    }
+    pump.finish().await;
+    if let Some(p) = proxy {
+        p.abort();
+    }
+    exit_after_output(client, &id, waiter).await
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", default_value = "")]
+    pub detach_keys: String,
+    pub container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `berth exec`: exit code of the command; 126/127 when it cannot run.
+pub async fn exec(client: &Client, a: ExecArgs) -> Result<ExitCode> {
+    let body = json!({
+        "AttachStdin": a.interactive && !a.detach,
+        "AttachStdout": !a.detach,
+        "AttachStderr": !a.detach,
+        "Tty": a.tty,
+        "Env": expand_env(a.env.clone()),
+        "Cmd": a.command,
+        "User": a.user.clone().unwrap_or_default(),
+        "WorkingDir": a.workdir.clone().unwrap_or_default(),
+        "DetachKeys": a.detach_keys,
+    });
+    let res = client
+        .send(
+            Method::POST,
+            &format!("/containers/{}/exec", a.container),
+            http::full(body.to_string()),
+            Some("application/json"),
+        )
+        .await?;
+    let v: Value = http::read_json(res).await?;
+    let id = v["Id"].as_str().unwrap_or_default().to_string();
+    let start = json!({"Detach": a.detach, "Tty": a.tty}).to_string();
+    if a.detach {
+        client
+            .send(
+                Method::POST,
+                &format!("/exec/{id}/start"),
+                http::full(start),
+                Some("application/json"),
+            )
+            .await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let io = client
+        .hijack_with(&format!("/exec/{id}/start"), Some(start))
+        .await?;
+    let pump = pump_session(
+        client,
+        io,
+        a.tty,
+        a.interactive,
+        Some(format!("/exec/{id}/resize")),
+    );
+    if a.tty {
+        send_size(client, &format!("/exec/{id}/resize")).await;
+    }
+    pump.finish().await;
+    for _ in 0..100 {
+        let v: Value = client.get_json(&format!("/exec/{id}/json")).await?;
+        if v["Running"].as_bool() != Some(true) {
+            if let Some(code) = v["ExitCode"].as_i64() {
+                return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Args)]

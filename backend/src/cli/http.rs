@@ -119,12 +119,25 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>, ClientError> {
+        self.hijack_with(path, None).await
+    }
+
+    /// `hijack` with a JSON request body (exec start).
+    pub async fn hijack_with(
+        &self,
+        path: &str,
+        json_body: Option<String>,
+    ) -> Result<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>, ClientError> {
+        let (body, ct) = match json_body {
+            Some(b) => (full(b), Some("application/json")),
+            None => (empty(), None),
+        };
         let res = self
             .send_with(
                 Method::POST,
                 path,
-                empty(),
-                None,
+                body,
+                ct,
                 &[("Connection", "Upgrade"), ("Upgrade", "tcp")],
             )
             .await?;

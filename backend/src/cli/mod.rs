@@ -38,6 +38,9 @@ enum Command {
     /// The per-container shim (started by the daemon)
     #[command(hide = true)]
     Shim { dir: PathBuf },
+    /// The shim of an exec (started by the daemon)
+    #[command(hide = true, name = "shim-exec")]
+    ShimExec { config: PathBuf },
     /// Show the Berth version information
     Version,
     /// Display system-wide information
@@ -70,6 +73,10 @@ enum Command {
     Top(containers::TopArgs),
     /// List port mappings or a specific mapping for the container
     Port(containers::PortArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(containers::AttachArgs),
+    /// Execute a command in a running container
+    Exec(containers::ExecArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -168,6 +175,10 @@ enum ContainerCommand {
     Port(containers::PortArgs),
     /// Display detailed information on one or more containers
     Inspect(images::InspectArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(containers::AttachArgs),
+    /// Execute a command in a running container
+    Exec(containers::ExecArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,9 +221,12 @@ struct DaemonArgs {
 /// Parses arguments, runs the command and maps failures to docker's exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any thread exists: the shims fork.
     if let Command::Shim { dir } = &cli.command {
-        // Before any thread exists: the shim forks.
         return ExitCode::from(crate::runtime::shim::main(dir).clamp(0, 255) as u8);
+    }
+    if let Command::ShimExec { config } = &cli.command {
+        return ExitCode::from(crate::runtime::exec::main(config).clamp(0, 255) as u8);
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -275,7 +289,9 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
     use containers as c;
     use images as i;
     match command {
-        Command::Daemon(_) | Command::Shim { .. } => unreachable!("handled before"),
+        Command::Daemon(_) | Command::Shim { .. } | Command::ShimExec { .. } => {
+            unreachable!("handled before")
+        }
         Command::Version => system::version(client).await,
         Command::Info | Command::System(SystemCommand::Info) => system::info(client).await,
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
@@ -315,6 +331,12 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         Command::Container(ContainerCommand::Inspect(mut a)) => {
             a.kind = Some("container".into());
             i::inspect(client, a).await
+        }
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            c::attach(client, a).await
+        }
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
+            c::exec(client, a).await
         }
         Command::Volume(v) => volumes::run(client, v).await,
         Command::Login(a) => registry::login(client, a).await,

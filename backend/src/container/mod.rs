@@ -6,6 +6,7 @@
 //! HTTP; the runtime below it is `crate::runtime`.
 
 pub mod create;
+pub mod exec;
 pub mod logs;
 pub mod model;
 pub mod mounts;

@@ -48,6 +48,11 @@ impl ContainerStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The directory of all containers.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The container's own directory.
     pub fn dir(&self, id: &str) -> PathBuf {
         self.root.join(id)
@@ -64,6 +69,11 @@ impl ContainerStore {
 
     fn changed(&self) {
         self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Signals a change that lives outside the records (an exec ended).
+    pub fn touch(&self) {
+        self.changed();
     }
 
     /// A receiver that sees every change of any container.

@@ -48,6 +48,10 @@ pub struct Supervisor {
     events: broadcast::Sender<ContainerEvent>,
     pub bridge: crate::network::Bridge,
     proxies: crate::network::proxy::Proxies,
+    /// Processes started with `exec`.
+    pub execs: super::exec::Execs,
+    /// Attaches waiting for a container to start, per container.
+    pending_attach: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     /// Exit codes of removed containers, for `wait` (`--rm`); the latest 256.
     removed_exits: std::sync::Mutex<std::collections::VecDeque<(String, i32)>>,
 }
@@ -71,6 +75,8 @@ impl Supervisor {
             exe,
             events: broadcast::channel(256).0,
             removed_exits: Default::default(),
+            pending_attach: Default::default(),
+            execs: Default::default(),
             bridge,
             proxies: Default::default(),
         })
@@ -161,15 +167,7 @@ impl Supervisor {
         let layers: Vec<PathBuf> = std::iter::once(upper.clone())
             .chain(lower_dirs.iter().cloned())
             .collect();
-        let read_etc = |name: &str| -> String {
-            layers
-                .iter()
-                .find_map(|l| {
-                    let p = crate::runtime::rootpath::resolve(l, Path::new(name)).ok()?;
-                    std::fs::read_to_string(p).ok()
-                })
-                .unwrap_or_default()
-        };
+        let read_etc = |name: &str| read_in_layers(&layers, name);
         let resolved = user::resolve(
             &c.config.user,
             &read_etc("/etc/passwd"),
@@ -303,6 +301,7 @@ impl Supervisor {
         let mut args = vec![c.path.clone()];
         args.extend(c.args.iter().cloned());
         let mut oci = spec::build(&SpecInput {
+            terminal: c.config.tty,
             args,
             env,
             cwd: c.config.working_dir.clone(),
@@ -332,6 +331,8 @@ impl Supervisor {
             work,
             log_path: log_path(dir, &c.id),
             limits,
+            open_stdin: c.config.open_stdin,
+            wait_attach: self.attach_pending(id),
         };
         let bytes =
             serde_json::to_vec_pretty(&shim).map_err(|e| ContainerError::Io(e.to_string()))?;
@@ -723,6 +724,85 @@ impl Supervisor {
         }
     }
 
+    /// The container's /etc/passwd and /etc/group (from its layers).
+    pub fn etc_files_of(&self, c: &Container) -> (String, String) {
+        let dir = self.store.dir(&c.id);
+        let mut layers = vec![dir.join("diff")];
+        if let Some(img) = c.image.parse().ok().and_then(|d| self.images.get_by_id(&d)) {
+            layers.extend(self.images.lower_dirs(&img));
+        }
+        (
+            read_in_layers(&layers, "/etc/passwd"),
+            read_in_layers(&layers, "/etc/group"),
+        )
+    }
+
+    pub fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    pub fn emit_exec(&self, action: &str, c: &Container, cmd: &str) {
+        self.emit(&format!("{action}: {cmd}"), c, &[("execID", String::new())]);
+    }
+
+    /// Wakes waiters after an exec changed.
+    pub fn exec_changed(&self) {
+        self.store.touch();
+    }
+
+    fn attach_pending(&self, id: &str) -> bool {
+        self.pending_attach
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .is_some_and(|n| *n > 0)
+    }
+
+    /// Connects to a container's attach socket; for a container not started
+    /// yet, waits for its start (which then holds the process until this
+    /// connection is made, so no output is missed). `None` once the
+    /// container is gone.
+    pub async fn connect_attach(&self, id: &str) -> Option<tokio::net::UnixStream> {
+        let path = self.store.dir(id).join(crate::runtime::shim::ATTACH_SOCKET);
+        let c = self.store.get(id).ok()?;
+        if c.is_running() {
+            return crate::runtime::stdio::connect(&path).await.ok();
+        }
+        *self
+            .pending_attach
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id.to_string())
+            .or_default() += 1;
+        let first_start = c.state.started_at.clone();
+        let first_error = c.state.error.clone();
+        let mut rx = self.store.subscribe();
+        let result = loop {
+            if let Ok(s) = crate::runtime::stdio::connect(&path).await {
+                break Some(s);
+            }
+            match self.store.get(id) {
+                Err(_) => break None,
+                Ok(c) if c.state.started_at != first_start && !c.is_running() => break None,
+                Ok(c) if !c.state.error.is_empty() && c.state.error != first_error => break None,
+                Ok(_) => {}
+            }
+            tokio::select! {
+                _ = rx.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        };
+        if let Some(n) = self
+            .pending_attach
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+        {
+            *n = n.saturating_sub(1);
+        }
+        result
+    }
+
     fn removed_exit(&self, id: &str) -> Option<i32> {
         self.removed_exits
             .lock()
@@ -772,6 +852,7 @@ impl Supervisor {
             }
             exits.push_back((c.id.clone(), c.state.exit_code));
         }
+        self.execs.forget_container(&c.id);
         tokio::task::spawn_blocking(move || {
             store.remove(&id);
             if volumes {
@@ -811,6 +892,17 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// A file of the container's root as the layers (top first) show it.
+fn read_in_layers(layers: &[PathBuf], name: &str) -> String {
+    layers
+        .iter()
+        .find_map(|l| {
+            let p = crate::runtime::rootpath::resolve(l, Path::new(name)).ok()?;
+            std::fs::read_to_string(p).ok()
+        })
+        .unwrap_or_default()
 }
 
 /// A linked container as seen from the container linking it.

@@ -22,9 +22,7 @@ pub struct InitIo {
     pub sync_read: OwnedFd,
     /// Close-on-exec: stays empty when `execve` succeeds.
     pub err_write: OwnedFd,
-    pub stdin: OwnedFd,
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
+    pub stdio: super::stdio::ChildIo,
 }
 
 pub struct InitError {
@@ -144,9 +142,7 @@ fn setup_and_exec(
         .process()
         .clone()
         .ok_or_else(|| fail("spec has no process"))?;
-    for (fd, target) in [(&io.stdin, 0), (&io.stdout, 1), (&io.stderr, 2)] {
-        nix::unistd::dup2(fd.as_raw_fd(), target).ctx(|| "set up stdio".into())?;
-    }
+    set_stdio(&io.stdio)?;
     let cwd = process.cwd();
     std::fs::create_dir_all(cwd).ctx(|| format!("create working directory {}", cwd.display()))?;
     nix::unistd::chdir(cwd).ctx(|| format!("chdir to {}", cwd.display()))?;
@@ -159,30 +155,86 @@ fn setup_and_exec(
         .iter()
         .filter_map(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_string))
         .collect();
-    caps::limit_bounding_set(&keep).ctx(|| "drop capabilities".into())?;
     let user = process.user();
-    let gids: Vec<nix::unistd::Gid> = user
-        .additional_gids()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(nix::unistd::Gid::from_raw)
+    become_process(&Identity {
+        uid: user.uid(),
+        gid: user.gid(),
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        capabilities: keep,
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        args: process.args().clone().unwrap_or_default(),
+        env: process.env().clone().unwrap_or_default(),
+    })
+}
+
+/// Who the process runs as and what it runs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    /// `CAP_X` names kept.
+    pub capabilities: Vec<String>,
+    pub no_new_privileges: bool,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+}
+
+/// Drops to `who` (capabilities, groups, user, no_new_privs) and executes
+/// its command; returns only on failure.
+pub fn become_process(who: &Identity) -> Result<std::convert::Infallible, InitError> {
+    caps::limit_bounding_set(&who.capabilities).ctx(|| "drop capabilities".into())?;
+    let gids: Vec<nix::unistd::Gid> = who
+        .additional_gids
+        .iter()
+        .map(|g| nix::unistd::Gid::from_raw(*g))
         .collect();
     nix::unistd::setgroups(&gids).ctx(|| "setgroups".into())?;
-    nix::unistd::setgid(nix::unistd::Gid::from_raw(user.gid())).ctx(|| "setgid".into())?;
-    nix::unistd::setuid(nix::unistd::Uid::from_raw(user.uid())).ctx(|| "setuid".into())?;
-    if user.uid() == 0 {
-        caps::set_process_caps(&keep).ctx(|| "set capabilities".into())?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(who.gid)).ctx(|| "setgid".into())?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(who.uid)).ctx(|| "setuid".into())?;
+    if who.uid == 0 {
+        caps::set_process_caps(&who.capabilities).ctx(|| "set capabilities".into())?;
     }
-    if process.no_new_privileges().unwrap_or(false) {
+    if who.no_new_privileges {
         // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err(fail("set no_new_privs"));
         }
     }
-    let args = process.args().clone().unwrap_or_default();
-    let env = process.env().clone().unwrap_or_default();
-    exec(&args, &env)
+    exec(&who.args, &who.env)
+}
+
+/// Makes the streams fds 0-2; a terminal (opened in the container's own
+/// devpts) becomes the controlling terminal of a new session.
+pub fn set_stdio(io: &super::stdio::ChildIo) -> Result<(), InitError> {
+    use super::stdio::ChildIo;
+    match io {
+        ChildIo::Pipes {
+            stdin,
+            stdout,
+            stderr,
+        } => {
+            for (fd, target) in [(stdin, 0), (stdout, 1), (stderr, 2)] {
+                nix::unistd::dup2(fd.as_raw_fd(), target).ctx(|| "set up stdio".into())?;
+            }
+        }
+        ChildIo::Console(sock) => {
+            let slave = super::stdio::open_console(sock).map_err(fail)?;
+            for target in 0..3 {
+                nix::unistd::dup2(slave.as_raw_fd(), target)
+                    .ctx(|| "set up the terminal".into())?;
+            }
+            let _ = nix::unistd::setsid();
+            // SAFETY: TIOCSCTTY on fd 0, a terminal.
+            if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+                return Err(fail(format!(
+                    "set controlling terminal: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn loopback_up() -> Result<(), InitError> {

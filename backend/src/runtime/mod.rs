@@ -6,8 +6,10 @@
 
 pub mod caps;
 pub mod cgroup;
+pub mod exec;
 pub mod init;
 pub mod rootpath;
 pub mod shim;
 pub mod spec;
+pub mod stdio;
 pub mod user;

@@ -11,13 +11,14 @@
 
 use super::cgroup::{self, Limits};
 use super::init::{self, InitIo};
+use super::stdio;
 use crate::timefmt;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 pub const SPEC_FILE: &str = "config.json";
@@ -37,7 +38,16 @@ pub struct ShimConfig {
     pub work: PathBuf,
     pub log_path: PathBuf,
     pub limits: Limits,
+    /// Keep stdin open for attach clients (`-i`).
+    #[serde(default)]
+    pub open_stdin: bool,
+    /// An attach is waiting: hold the process until it connects.
+    #[serde(default)]
+    pub wait_attach: bool,
 }
+
+/// The attach socket in a container's directory.
+pub const ATTACH_SOCKET: &str = "attach.sock";
 
 /// Written by the shim once the container's process runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,13 +137,15 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
 
 fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
     let cg = cgroup::create(&cfg.id, &cfg.limits)?;
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
+    let tty = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let (pending_io, child_io) = stdio::make(tty, cfg.open_stdin)?;
+    let listener = stdio::listen(&dir.join(ATTACH_SOCKET))?;
     let (sync_r, sync_w) = pipe()?;
     let (errp_r, errp_w) = pipe()?;
-    let stdin: OwnedFd = std::fs::File::open("/dev/null")
-        .map_err(|e| format!("open /dev/null: {e}"))?
-        .into();
     let new_pid_ns = spec
         .linux()
         .as_ref()
@@ -146,29 +158,34 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
     // SAFETY: single-threaded; the child sets up and execs or _exits.
     let child = match unsafe { fork() }.map_err(|e| format!("fork init: {e}"))? {
         ForkResult::Child => {
-            drop((out_r, err_r, sync_w, errp_r));
+            drop((pending_io, listener, sync_w, errp_r));
             init::run(
                 spec,
                 cfg,
                 InitIo {
                     sync_read: sync_r,
                     err_write: errp_w,
-                    stdin,
-                    stdout: out_w,
-                    stderr: err_w,
+                    stdio: child_io,
                 },
             )
         }
         ForkResult::Parent { child } => child,
     };
-    drop((out_w, err_w, sync_r, errp_w, stdin));
+    drop((child_io, sync_r, errp_w));
     if let Err(e) = cgroup::add(&cg, child.as_raw()) {
         let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
         let _ = waitpid(child, None);
         return Err(e);
     }
+    let first = if cfg.wait_attach {
+        stdio::first_client(&listener, std::time::Duration::from_secs(10))
+    } else {
+        None
+    };
     let _ = nix::unistd::write(&sync_w, b"g");
     drop(sync_w);
+    // With a terminal, its master side arrives once the container opened it.
+    let parent_io = pending_io.finish();
     let mut failure = Vec::new();
     read_all(&errp_r, &mut failure);
     drop(errp_r);
@@ -194,13 +211,26 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
         &serde_json::to_vec(&state).map_err(|e| e.to_string())?,
     )
     .map_err(|e| format!("write state: {e}"))?;
+    let parent_io = match parent_io {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+            let _ = waitpid(child, None);
+            cgroup::remove(&cfg.id);
+            record_exit(dir, 125, false, &e)?;
+            report(&format!("err 125 {e}"));
+            return Ok(125);
+        }
+    };
     report(&format!("ok {}", child.as_raw()));
 
-    pump_output(&cfg.log_path, out_r, err_r);
+    let clients = stdio::Pump::new(parent_io, listener, Some(&cfg.log_path), first).run();
     let code = wait_exit(child);
     let oom = cgroup::oom_killed(&cfg.id);
     cgroup::remove(&cfg.id);
     record_exit(dir, code, oom, "")?;
+    drop(clients);
+    let _ = std::fs::remove_file(dir.join(ATTACH_SOCKET));
     Ok(0)
 }
 
@@ -240,90 +270,4 @@ fn record_exit(dir: &Path, code: i32, oom: bool, error: &str) -> Result<(), Stri
         &serde_json::to_vec(&rec).map_err(|e| e.to_string())?,
     )
     .map_err(|e| format!("write exit status: {e}"))
-}
-
-/// Longest line kept whole in the log; longer output is split (as Docker does).
-const MAX_LINE: usize = 16 * 1024;
-
-/// Copies stdout and stderr into the json-file log until both close.
-fn pump_output(log_path: &Path, out: OwnedFd, err: OwnedFd) {
-    let mut log = match std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-    {
-        Ok(f) => Some(f),
-        Err(e) => {
-            eprintln!("shim: open log {}: {e}", log_path.display());
-            None
-        }
-    };
-    let streams = [(out, "stdout"), (err, "stderr")];
-    let mut open = [true, true];
-    let mut pending: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-    let mut buf = vec![0u8; 32 * 1024];
-    while open.iter().any(|o| *o) {
-        let mut fds: Vec<nix::poll::PollFd> = streams
-            .iter()
-            .zip(open)
-            .filter(|(_, o)| *o)
-            .map(|((fd, _), _)| nix::poll::PollFd::new(fd.as_fd(), nix::poll::PollFlags::POLLIN))
-            .collect();
-        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
-        let mut k = 0;
-        for i in 0..2 {
-            if !open[i] {
-                continue;
-            }
-            let is_ready = ready[k];
-            k += 1;
-            if !is_ready {
-                continue;
-            }
-            match nix::unistd::read(streams[i].0.as_raw_fd(), &mut buf) {
-                Ok(0) | Err(nix::errno::Errno::EBADF) => {
-                    open[i] = false;
-                    let rest = std::mem::take(&mut pending[i]);
-                    write_entry(&mut log, streams[i].1, &rest);
-                }
-                Ok(n) => {
-                    pending[i].extend_from_slice(&buf[..n]);
-                    while let Some(pos) = pending[i].iter().position(|b| *b == b'\n') {
-                        let line: Vec<u8> = pending[i].drain(..=pos).collect();
-                        write_entry(&mut log, streams[i].1, &line);
-                    }
-                    if pending[i].len() >= MAX_LINE {
-                        let part = std::mem::take(&mut pending[i]);
-                        write_entry(&mut log, streams[i].1, &part);
-                    }
-                }
-                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
-                Err(_) => open[i] = false,
-            }
-        }
-    }
-}
-
-fn write_entry(log: &mut Option<std::fs::File>, stream: &str, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let Some(f) = log else { return };
-    let entry = serde_json::json!({
-        "log": String::from_utf8_lossy(bytes),
-        "stream": stream,
-        "time": timefmt::now_rfc3339(),
-    });
-    let mut line = entry.to_string();
-    line.push('\n');
-    let _ = f.write_all(line.as_bytes());
 }

@@ -19,6 +19,8 @@ pub enum NetworkMode {
 /// Everything the spec is built from, already resolved (user ids, capabilities).
 #[derive(Debug, Clone)]
 pub struct SpecInput {
+    /// A pseudo terminal for the process (`-t`).
+    pub terminal: bool,
     pub args: Vec<String>,
     pub env: Vec<String>,
     pub cwd: String,
@@ -83,7 +85,7 @@ pub fn build(input: &SpecInput) -> Result<Spec, String> {
     let spec = json!({
         "ociVersion": "1.0.2",
         "process": {
-            "terminal": false,
+            "terminal": input.terminal,
             "user": {"uid": input.uid, "gid": input.gid, "additionalGids": input.additional_gids},
             "args": input.args,
             "env": input.env,
@@ -115,6 +117,7 @@ mod tests {
     #[test]
     fn spec_has_docker_defaults() {
         let s = build(&SpecInput {
+            terminal: false,
             args: vec!["sh".into()],
             env: vec!["PATH=/bin".into()],
             cwd: String::new(),

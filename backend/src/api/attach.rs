@@ -1,0 +1,145 @@
+//! Attaching a client to a container's (or an exec's) streams: the shim's
+//! attach socket on one side, a hijacked HTTP connection or a WebSocket on
+//! the other. Output frames go out raw for a terminal and multiplexed
+//! otherwise; client bytes go in as stdin, until the detach keys
+//! (ctrl-p ctrl-q by default) or the end of the process.
+
+use crate::runtime::stdio::{frame, FRAME_CLOSE_STDIN, FRAME_RESIZE, FRAME_STDIN};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+#[derive(Debug, Clone)]
+pub struct AttachOptions {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+    /// Close the process's stdin when this client's input ends.
+    pub stdin_once: bool,
+    pub detach_keys: Vec<u8>,
+}
+
+/// Parses Docker's `--detach-keys` (`ctrl-p,ctrl-q`, `a`, `ctrl-@`…).
+pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
+    if s.is_empty() {
+        return Ok(vec![0x10, 0x11]);
+    }
+    s.split(',')
+        .map(|k| {
+            let k = k.trim();
+            if let Some(c) = k.strip_prefix("ctrl-") {
+                let b = c.as_bytes();
+                if b.len() == 1 {
+                    return match b[0] {
+                        b'@' => Ok(0),
+                        b'a'..=b'z' => Ok(b[0] - b'a' + 1),
+                        b'[' | b'\\' | b']' | b'^' | b'_' => Ok(b[0] - b'@'),
+                        _ => Err(format!("Unknown character: '{c}'")),
+                    };
+                }
+            } else if k.len() == 1 {
+                return Ok(k.as_bytes()[0]);
+            }
+            Err(format!("Unknown character: '{k}'"))
+        })
+        .collect()
+}
+
+/// Copies between `client` and the shim's socket until the process's output
+/// ends or the client detaches.
+pub async fn session(
+    client: impl AsyncRead + AsyncWrite + Send + 'static,
+    shim: tokio::net::UnixStream,
+    opts: AttachOptions,
+) {
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    let (mut shim_r, mut shim_w) = shim.into_split();
+    let o = opts.clone();
+    let output = async move {
+        let mut header = [0u8; 8];
+        loop {
+            if shim_r.read_exact(&mut header).await.is_err() {
+                break;
+            }
+            let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+            let mut data = vec![0u8; len];
+            if shim_r.read_exact(&mut data).await.is_err() {
+                break;
+            }
+            let wanted = (header[0] == 1 && o.stdout) || (header[0] == 2 && o.stderr);
+            if !wanted {
+                continue;
+            }
+            let bytes = if o.tty { data } else { frame(header[0], &data) };
+            if client_w.write_all(&bytes).await.is_err() {
+                break;
+            }
+            let _ = client_w.flush().await;
+        }
+        let _ = client_w.shutdown().await;
+    };
+    let input = async move {
+        if !opts.stdin {
+            std::future::pending::<()>().await;
+        }
+        let keys = opts.detach_keys;
+        let mut matched = 0usize;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match client_r.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    if opts.stdin_once {
+                        let _ = shim_w.write_all(&frame(FRAME_CLOSE_STDIN, &[])).await;
+                    }
+                    // Keep the output flowing after the client's input ended.
+                    std::future::pending::<()>().await;
+                    return;
+                }
+                Ok(n) => n,
+            };
+            let mut out = Vec::with_capacity(n);
+            for &b in &buf[..n] {
+                if !keys.is_empty() && b == keys[matched] {
+                    matched += 1;
+                    if matched == keys.len() {
+                        if !out.is_empty() {
+                            let _ = shim_w.write_all(&frame(FRAME_STDIN, &out)).await;
+                        }
+                        return; // detached
+                    }
+                    continue;
+                }
+                out.extend_from_slice(&keys[..matched]);
+                matched = 0;
+                out.push(b);
+            }
+            if !out.is_empty() && shim_w.write_all(&frame(FRAME_STDIN, &out)).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = output => {}
+        _ = input => {}
+    }
+}
+
+/// Sends a terminal size to a shim.
+pub async fn resize(sock: &std::path::Path, rows: u16, cols: u16) -> std::io::Result<()> {
+    let mut s = crate::runtime::stdio::connect(sock).await?;
+    let mut data = rows.to_be_bytes().to_vec();
+    data.extend_from_slice(&cols.to_be_bytes());
+    s.write_all(&frame(FRAME_RESIZE, &data)).await?;
+    s.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys() {
+        assert_eq!(parse_detach_keys("").unwrap(), vec![0x10, 0x11]);
+        assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), vec![1, b'x']);
+        assert!(parse_detach_keys("ctrl-1").is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Exec endpoints: create, start (detached, or hijacked and attached),
+//! inspect and resize.
+
+use super::attach::{self, parse_detach_keys, AttachOptions};
+use super::containers::size_params;
+use super::error::{ApiError, ApiResult};
+use super::params::Params;
+use super::State;
+use crate::container::exec::{socket_of, ExecRequest};
+use crate::container::ContainerError;
+use axum::body::Body;
+use axum::extract::{Path, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn create(
+    state: State,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let req: ExecRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid exec config: {e}")))?;
+    if !req.detach_keys.is_empty() {
+        parse_detach_keys(&req.detach_keys).map_err(ApiError::bad_request)?;
+    }
+    let rec = state.containers.exec_create(&id, req)?;
+    Ok((StatusCode::CREATED, Json(json!({"Id": rec.id}))).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct StartBody {
+    detach: bool,
+}
+
+/// `POST /exec/{id}/start`: `{"Detach": true}` starts it and returns; otherwise
+/// the connection is hijacked and carries the exec's streams.
+pub async fn start(state: State, Path(id): Path<String>, mut req: Request) -> ApiResult<Response> {
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let wants_upgrade = req.headers().contains_key(header::UPGRADE);
+    let bytes = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body: StartBody = if bytes.is_empty() {
+        StartBody::default()
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?
+    };
+    let rec = state.containers.execs.get(&id)?;
+    if body.detach {
+        state.containers.exec_start(&id, false).await?;
+        return Ok(StatusCode::OK.into_response());
+    }
+    let r = rec.request.clone();
+    let opts = AttachOptions {
+        stdin: r.attach_stdin,
+        stdout: r.attach_stdout,
+        stderr: r.attach_stderr,
+        tty: r.tty,
+        stdin_once: true,
+        detach_keys: parse_detach_keys(&r.detach_keys).map_err(ApiError::bad_request)?,
+    };
+    let sup = state.containers.clone();
+    let exec_id = id.clone();
+    let tty = r.tty;
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let mut io = hyper_util::rt::TokioIo::new(upgraded);
+        match sup.exec_start(&exec_id, true).await {
+            Ok(Some(sock)) => attach::session(io, sock, opts).await,
+            Ok(None) => {
+                let _ = io.shutdown().await;
+            }
+            Err(e) => {
+                // Docker writes the failure into the stream; the exit code is on the exec.
+                let msg = match e {
+                    ContainerError::StartFailed(_, m) => {
+                        format!("OCI runtime exec failed: exec failed: {m}: unknown\r\n")
+                    }
+                    e => format!("{e}\r\n"),
+                };
+                // On stdout: framed unless there is a terminal.
+                let bytes = if tty {
+                    msg.into_bytes()
+                } else {
+                    crate::runtime::stdio::frame(1, msg.as_bytes())
+                };
+                let _ = io.write_all(&bytes).await;
+                let _ = io.shutdown().await;
+            }
+        }
+    });
+    let mut res = Response::new(Body::empty());
+    if wants_upgrade {
+        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        res.headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+    }
+    let ct = if rec.request.tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    };
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    Ok(res)
+}
+
+pub async fn inspect(state: State, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    state
+        .containers
+        .execs
+        .refresh(&id, state.containers.store.root());
+    let r = state.containers.execs.get(&id)?;
+    let (entry, args) = r
+        .request
+        .cmd
+        .split_first()
+        .map(|(a, b)| (a.clone(), b.to_vec()))
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "ID": r.id,
+        "Running": r.running,
+        "ExitCode": r.exit_code,
+        "ProcessConfig": {
+            "tty": r.request.tty,
+            "entrypoint": entry,
+            "arguments": args,
+            "privileged": false,
+            "user": r.request.user,
+        },
+        "OpenStdin": r.request.attach_stdin,
+        "OpenStderr": r.request.attach_stderr,
+        "OpenStdout": r.request.attach_stdout,
+        "CanRemove": false,
+        "ContainerID": r.container_id,
+        "DetachKeys": r.request.detach_keys,
+        "Pid": r.pid,
+    })))
+}
+
+pub async fn resize(state: State, Path(id): Path<String>, p: Params) -> ApiResult<Response> {
+    let r = state.containers.execs.get(&id)?;
+    let (h, w) = size_params(&p)?;
+    let sock = socket_of(state.containers.store.dir(&r.container_id), &id);
+    attach::resize(&sock, h, w)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, format!("resize: {e}")))?;
+    Ok(StatusCode::OK.into_response())
+}

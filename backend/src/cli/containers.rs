@@ -555,24 +555,22 @@ async fn exit_after_output(
 ) -> Result<ExitCode> {
     let mut waiter = waiter;
     // The exit is recorded a moment after the output ends.
-    for _ in 0..40 {
-        if waiter.is_finished() {
-            let code = (&mut waiter).await.context("wait")??;
-            return Ok(ExitCode::from(code.clamp(0, 255) as u8));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if let Ok(v) = client
-            .get_json::<Value>(&format!("/containers/{id}/json"))
-            .await
-        {
-            if v["State"]["Running"].as_bool() == Some(false) {
-                let code = waiter.await.context("wait")??;
-                return Ok(ExitCode::from(code.clamp(0, 255) as u8));
-            }
+    if let Ok(done) = tokio::time::timeout(std::time::Duration::from_millis(300), &mut waiter).await
+    {
+        let code = done.context("wait")??;
+        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+    }
+    if let Ok(v) = client
+        .get_json::<Value>(&format!("/containers/{id}/json"))
+        .await
+    {
+        if v["State"]["Running"].as_bool() == Some(true) {
+            waiter.abort();
+            return Ok(ExitCode::SUCCESS);
         }
     }
-    waiter.abort();
-    Ok(ExitCode::SUCCESS)
+    let code = waiter.await.context("wait")??;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// The terminal's rows and columns, when stdout is one.

@@ -41,6 +41,39 @@ pub struct Bridge {
     pub prefix_len: u8,
     /// Serializes address allocation.
     alloc: Mutex<()>,
+    /// The bridge was checked (and made) since the daemon started.
+    ready: std::sync::atomic::AtomicBool,
+}
+
+/// Runs `ip [pre…] -batch -` with one command per line (one process for many).
+fn ip_batch(pre: &[&str], lines: &[String]) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(pre)
+        .args(["-batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("run ip (iproute2): {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(lines.join("\n").as_bytes())
+            .map_err(|e| format!("ip -batch: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("ip -batch: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {} -batch ({}): {}",
+            pre.join(" "),
+            lines.join("; "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -93,6 +126,7 @@ impl Bridge {
             gateway,
             prefix_len,
             alloc: Mutex::new(()),
+            ready: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -123,7 +157,16 @@ impl Bridge {
     /// lowest address that `taken` does not hold.
     pub fn attach(&self, id: &str, taken: &[Ipv4Addr]) -> Result<Endpoint, String> {
         let _guard = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
-        self.ensure()?;
+        use std::sync::atomic::Ordering;
+        // Checked once; again when the bridge went away under us.
+        if !self.ready.load(Ordering::Relaxed)
+            || !std::path::Path::new("/sys/class/net")
+                .join(&self.name)
+                .exists()
+        {
+            self.ensure()?;
+            self.ready.store(true, Ordering::Relaxed);
+        }
         let net = u32::from(self.gateway) & self.mask();
         let size = !self.mask();
         let addr = (1..size)
@@ -132,26 +175,28 @@ impl Bridge {
             .ok_or_else(|| format!("no free address left on bridge {}", self.name))?;
         let ns = netns_name(id);
         let host_veth = format!("veth{}", &id[..8]);
-        let _ = ip(&["netns", "del", &ns]);
-        ip(&["netns", "add", &ns])?;
+        if std::path::Path::new("/run/netns").join(&ns).exists() {
+            let _ = ip(&["netns", "del", &ns]);
+        }
+        // Two processes: the host side, then the inside of the namespace.
         let setup = || -> Result<(), String> {
-            ip(&[
-                "link", "add", &host_veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-            ])?;
-            ip(&["link", "set", &host_veth, "master", &self.name, "up"])?;
-            let cidr = format!("{addr}/{}", self.prefix_len);
-            ip(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"])?;
-            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
-            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
-            ip(&[
-                "-n",
-                &ns,
-                "route",
-                "add",
-                "default",
-                "via",
-                &self.gateway.to_string(),
-            ])
+            ip_batch(
+                &[],
+                &[
+                    format!("netns add {ns}"),
+                    format!("link add {host_veth} type veth peer name eth0 netns {ns}"),
+                    format!("link set {host_veth} master {} up", self.name),
+                ],
+            )?;
+            ip_batch(
+                &["-n", &ns],
+                &[
+                    format!("addr add {addr}/{} dev eth0", self.prefix_len),
+                    "link set eth0 up".to_string(),
+                    "link set lo up".to_string(),
+                    format!("route add default via {}", self.gateway),
+                ],
+            )
         };
         if let Err(e) = setup() {
             let _ = ip(&["netns", "del", &ns]);

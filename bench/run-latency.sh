@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# bench/run-latency.sh — time to run `true` in a fresh container, end to end,
+# median of $RUNS runs, all in the same run of this script:
+#   berth run --rm busybox true                 (through the daemon, bridge network)
+#   berth run --rm --network none busybox true  (through the daemon, no network)
+#   crun run / runc run on an equivalent bundle (same busybox rootfs; new pid,
+#                                                mount, uts, ipc and net namespaces)
+#   docker run --rm / podman run --rm           (when a daemon answers)
+#   unshare ... chroot ROOTFS /bin/true         (the floor: namespaces + exec only)
+# crun and runc come from Debian (installed here when missing and apt works).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+BERTH="${BERTH_BIN:-${CARGO_TARGET_DIR:-/var/cache/berth/target}/release/berth}"
+RUNS="${RUNS:-20}"
+for peer in crun runc; do
+  command -v "$peer" >/dev/null || apt-get -o DPkg::Lock::Timeout=600 -y -q install --no-install-recommends "$peer" >/dev/null 2>&1 || true
+done
+work="$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)"
+sock="$work/b.sock"
+"$BERTH" daemon --data-root "$work/root" -H "unix://$sock" --bridge berthbench0 --bip 172.31.251.1/24 >"$work/daemon.log" 2>&1 &
+dpid=$!
+cleanup() {
+  BERTH_HOST="unix://$sock" "$BERTH" rm -f $(BERTH_HOST="unix://$sock" "$BERTH" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
+  kill $dpid 2>/dev/null || true; wait 2>/dev/null || true
+  ip link del berthbench0 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export BERTH_HOST="unix://$sock"
+for _ in $(seq 100); do "$BERTH" version >/dev/null 2>&1 && break; sleep 0.1; done
+BERTH_BIN="$BERTH" bash "$here/scripts/starter-image.sh" busybox:latest >/dev/null
+
+# The same rootfs as a bundle for crun/runc and the unshare floor.
+mkdir -p "$work/bundle/rootfs" "$work/img"
+"$BERTH" save -o "$work/img.tar" busybox:latest
+tar -xf "$work/img.tar" -C "$work/img"
+for layer in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))[0]["Layers"]))' "$work/img/manifest.json"); do
+  tar -xf "$work/img/$layer" -C "$work/bundle/rootfs"
+done
+[ -x "$work/bundle/rootfs/bin/busybox" ] || { echo "could not unpack the busybox rootfs" >&2; exit 1; }
+
+now_ns() { date +%s%N; }
+# Runs a command $RUNS times; prints the median in milliseconds.
+median_ms() {
+  local t=() s e
+  for _ in $(seq "$RUNS"); do
+    s=$(now_ns)
+    if ! "$@" >"$work/cmd.log" 2>&1; then echo "benchmark step failed: $*" >&2; cat "$work/cmd.log" >&2; exit 1; fi
+    e=$(now_ns); t+=($(( (e - s) / 1000 )))
+  done
+  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+}
+
+declare -A result
+order=()
+skipped=()
+measure() { local name="$1"; shift; result[$name]=$(median_ms "$@"); order+=("$name"); }
+
+"$BERTH" run --rm busybox true   # warm caches once
+measure "berth run (bridge)" "$BERTH" run --rm busybox true
+measure "berth run (--network none)" "$BERTH" run --rm --network none busybox true
+
+for rt in crun runc; do
+  command -v "$rt" >/dev/null || continue
+  b="$work/bundle-$rt"; mkdir -p "$b"; cp -a "$work/bundle/rootfs" "$b/rootfs"
+  (cd "$b" && "$rt" spec)
+  python3 - "$b/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"]["readonly"] = False
+json.dump(c, open(p, "w"))
+PY
+  n=0
+  # A runtime that cannot run on this host (crun 1.8 refuses hybrid cgroup
+  # hosts with controllers on the unified hierarchy) is reported, not timed.
+  if ! probe=$("$rt" run --bundle "$b" "probe-$rt-$$" </dev/null 2>&1); then
+    skipped+=("$rt run: cannot run here: $(echo "$probe" | tail -1)")
+    continue
+  fi
+  run_rt() { n=$((n+1)); "$rt" run --bundle "$b" "bench-$rt-$$-$n" </dev/null; }
+  measure "$rt run" run_rt
+done
+
+for peer in docker podman; do
+  if command -v "$peer" >/dev/null && env -u DOCKER_HOST "$peer" info >/dev/null 2>&1 \
+     && env -u DOCKER_HOST "$peer" image inspect busybox >/dev/null 2>&1; then
+    measure "$peer run --rm" env -u DOCKER_HOST "$peer" run --rm busybox true
+  fi
+done
+measure "unshare+chroot (floor)" unshare --fork --pid --mount --uts --ipc --net chroot "$work/bundle/rootfs" /bin/true
+
+base="${result[berth run (bridge)]}"
+printf '%-30s %12s %22s\n' "runner (RUNS=$RUNS)" "median ms" "vs berth run (bridge)"
+for name in "${order[@]}"; do
+  printf '%-30s %12s %21sx\n' "$name" "${result[$name]}" "$(echo "scale=2; ${result[$name]} / $base" | bc -l)"
+done
+for s in "${skipped[@]}"; do echo "not timed: $s"; done

@@ -29,6 +29,9 @@ if [ -x "$WO" ]; then
 fi
 cp "$CRATE/index.html" "$tmp/"
 cp -r "$CRATE/static/." "$tmp/"
+XTERM="${WASM_TOOLS_DIR:-$CACHE/wasm-tools}/node_modules/@xterm/xterm"
+[ -f "$XTERM/lib/xterm.js" ] || { log "xterm.js is missing: run scripts/setup.sh"; exit 1; }
+cp "$XTERM/lib/xterm.js" "$XTERM/css/xterm.css" "$tmp/"
 rm -rf "$DIST"; mv "$tmp" "$DIST"
 raw=$(stat -c %s "$DIST/app_bg.wasm"); gz=$(gzip -9 -c "$DIST/app_bg.wasm" | wc -c)
 log "dist ready: $DIST (app_bg.wasm $raw bytes, $gz gzip)"

@@ -8,7 +8,7 @@
 #        busybox-static (the starter image), skopeo (archive interop tests),
 #        chromium + chromium-driver (browser tests), docker.io only when no
 #        docker CLI is present (its client drives the e2e tests)
-#   npm: binaryen (wasm-opt) under $WASM_TOOLS_DIR
+#   npm: binaryen (wasm-opt) and @xterm/xterm (the dashboard's terminal) under $WASM_TOOLS_DIR
 #   cargo: wasm-bindgen-cli pinned to the version in frontend/Cargo.lock
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -62,6 +62,14 @@ if command -v npm >/dev/null && ! { [ -x "$wo" ] && "$wo" --version | grep -q "v
   log "npm install binaryen@$BINARYEN_NPM_VERSION"
   mkdir -p "$WASM_TOOLS_DIR"
   npm install --prefix "$WASM_TOOLS_DIR" --no-audit --no-fund "binaryen@$BINARYEN_NPM_VERSION" >/dev/null || log "wasm-opt unavailable: the wasm stays unoptimised"
+fi
+
+# xterm.js for the dashboard's terminal (copied into the dist by build-frontend.sh).
+XTERM_NPM_VERSION=5.5.0
+if command -v npm >/dev/null && ! grep -qs "\"version\": \"$XTERM_NPM_VERSION\"" "$WASM_TOOLS_DIR/node_modules/@xterm/xterm/package.json"; then
+  log "npm install @xterm/xterm@$XTERM_NPM_VERSION"
+  mkdir -p "$WASM_TOOLS_DIR"
+  npm install --prefix "$WASM_TOOLS_DIR" --no-audit --no-fund "@xterm/xterm@$XTERM_NPM_VERSION" >/dev/null
 fi
 
 # wasm-bindgen-cli must equal the wasm-bindgen crate exactly.

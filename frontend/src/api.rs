@@ -64,6 +64,29 @@ pub async fn post_stream(path: &str, mut on_message: impl FnMut(JsonMessage)) ->
     Ok(())
 }
 
+/// POSTs with no body (start, stop, …).
+pub async fn post_empty(path: &str) -> Result<(), String> {
+    send(Request::post(path).build().map_err(|e| e.to_string())?).await.map(|_| ())
+}
+
+/// GETs a streaming endpoint (events, logs) and calls `on_chunk` with each
+/// piece of the body as it arrives, until the body ends.
+pub async fn get_stream(path: &str, mut on_chunk: impl FnMut(&[u8])) -> Result<(), String> {
+    let res = send(Request::get(path).build().map_err(|e| e.to_string())?).await?;
+    let body = res.body().ok_or("the daemon sent no body")?;
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read()).await.map_err(|e| format!("{e:?}"))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
+        if done {
+            return Ok(());
+        }
+        if let Ok(v) = js_sys::Reflect::get(&chunk, &"value".into()) {
+            on_chunk(&js_sys::Uint8Array::new(&v).to_vec());
+        }
+    }
+}
+
 /// Escapes a value for use inside a URL path or query.
 pub fn escape(s: &str) -> String {
     js_sys::encode_uri_component(s).into()

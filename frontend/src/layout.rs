@@ -6,6 +6,8 @@ use leptos_router::components::A;
 
 /// (section, label, path) of every page in the sidebar.
 const NAV: &[(&str, &str, &str)] = &[
+    ("Local", "Containers", "/ui/containers"),
+    ("Local", "Run a container", "/ui/containers/new"),
     ("Local", "Images", "/ui/images"),
     ("Registries", "Search & pull", "/ui/search"),
     ("Registries", "Registries", "/ui/registries"),

@@ -4,6 +4,7 @@
 mod api;
 mod layout;
 mod pages;
+mod terminal;
 mod time;
 
 use leptos::prelude::*;
@@ -18,6 +19,9 @@ fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound/> }>
                     <Route path=path!("/") view=|| view! { <Redirect path="/ui/images"/> }/>
                     <Route path=path!("/ui") view=|| view! { <Redirect path="/ui/images"/> }/>
+                    <Route path=path!("/ui/containers") view=pages::containers::ContainersPage/>
+                    <Route path=path!("/ui/containers/new") view=pages::launch::LaunchPage/>
+                    <Route path=path!("/ui/containers/:id") view=pages::container_detail::ContainerDetail/>
                     <Route path=path!("/ui/images") view=pages::images::ImagesPage/>
                     <Route path=path!("/ui/images/:id") view=pages::image_detail::ImageDetail/>
                     <Route path=path!("/ui/search") view=pages::search::SearchPage/>

@@ -51,6 +51,13 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body) {
+            Ok(v) => v,
+            Err(e) => panic!("webdriver {method} {path}: {e}"),
+        }
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let r: Response = http::request(
             ("127.0.0.1", self.port),
@@ -59,9 +66,10 @@ impl Browser {
             &[("Content-Type", "application/json")],
             body.as_bytes(),
         );
-        let v = r.json();
-        assert!(r.status < 300, "webdriver {method} {path}: {}", r.text());
-        v["value"].clone()
+        if r.status >= 300 {
+            return Err(r.text());
+        }
+        Ok(r.json()["value"].clone())
     }
 
     fn s(&self, rest: &str) -> String {
@@ -146,13 +154,25 @@ impl Browser {
         }
     }
 
+    /// Clicks the element; retried while the page is still settling
+    /// (re-rendered or not yet clickable elements).
     fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{id}/click")),
-            Some(json!({})),
-        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let id = self.element(css);
+            match self.try_call(
+                "POST",
+                &self.s(&format!("/element/{id}/click")),
+                Some(json!({})),
+            ) {
+                Ok(_) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("click {css}: {e}; retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Types `text` into the input matched by `css`.
@@ -162,6 +182,26 @@ impl Browser {
             "POST",
             &self.s(&format!("/element/{id}/value")),
             Some(json!({"text": text})),
+        );
+    }
+
+    /// Types `text` with key events into whatever has the focus (xterm's
+    /// hidden textarea included); `\n` is the Enter key.
+    fn type_keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for ch in text.chars() {
+            let v = if ch == '\n' {
+                "\u{E007}".to_string()
+            } else {
+                ch.to_string()
+            };
+            actions.push(json!({"type": "keyDown", "value": v}));
+            actions.push(json!({"type": "keyUp", "value": v}));
+        }
+        self.call(
+            "POST",
+            &self.s("/actions"),
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
         );
     }
 
@@ -361,4 +401,52 @@ fn dashboard_files_are_served_with_types_and_compression() {
     // The unix socket serves the API only.
     let out = d.berth(&["version"]);
     out.ok();
+}
+
+#[test]
+fn dashboard_launches_a_container_and_runs_commands_in_its_terminal() {
+    let d = Daemon::start();
+    d.starter_image("busybox:latest");
+    let b = Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers/new", d.port));
+    b.type_into("input[name=image]", "busybox:latest");
+    b.type_into("input[name=name]", "webterm");
+    b.type_into("input[name=command]", "sh");
+    b.type_into(".env-row", "GREETING=hello-from-form");
+    b.click("button.add-port");
+    b.type_into(".port-container", "8080");
+    b.click("button.launch");
+    b.wait_text(".state-text", "running");
+    b.screenshot("container-detail");
+    let ps = d.berth(&["ps"]);
+    assert!(ps.ok().contains("webterm"), "{}", ps.stdout);
+    assert!(
+        ps.stdout.contains("->8080/tcp"),
+        "the port row was published: {}",
+        ps.stdout
+    );
+
+    // Attach: the terminal talks to the container's own shell.
+    b.click(".term-attach");
+    b.element(".xterm-helper-textarea");
+    b.click(".term .xterm");
+    b.type_keys("echo $GREETING-$((6*7))\n");
+    b.wait_text(".xterm-rows", "hello-from-form-42");
+    // A new shell (exec) beside it.
+    b.click(".term-shell");
+    b.element(".xterm-helper-textarea");
+    b.click(".term .xterm");
+    b.type_keys("echo shell-$((2+3)) in $(hostname)\n");
+    let rows = b.wait_text(".xterm-rows", "shell-5 in ");
+    b.screenshot("terminal");
+    let id = d.berth(&["ps", "-q"]).ok().trim().to_string();
+    assert!(rows.contains(&id), "the exec runs in the container: {rows}");
+
+    // The list shows it live, and removes it.
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers", d.port));
+    let row = b.wait_text("tr.container-row", "webterm");
+    assert!(row.contains("running") && row.contains("busybox"), "{row}");
+    b.click("tr.container-row .act-remove");
+    b.wait_text(".empty", "No containers yet");
+    assert!(d.berth(&["ps", "-aq"]).ok().trim().is_empty());
 }

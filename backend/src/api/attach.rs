@@ -123,6 +123,59 @@ pub async fn session(
     }
 }
 
+/// Runs a session over a WebSocket (the dashboard's terminal): binary or text
+/// messages are input; output goes out as binary messages.
+pub async fn websocket_session(
+    ws: axum::extract::ws::WebSocket,
+    shim: tokio::net::UnixStream,
+    opts: AttachOptions,
+) {
+    use axum::extract::ws::Message;
+    use futures_util::{SinkExt, StreamExt};
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let session_task = tokio::spawn(session(theirs, shim, opts));
+    let (mut ours_r, mut ours_w) = tokio::io::split(ours);
+    let (mut ws_tx, mut ws_rx) = ws.split();
+    let to_browser = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match ours_r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if ws_tx
+                        .send(Message::Binary(buf[..n].to_vec().into()))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = ws_tx.send(Message::Close(None)).await;
+    };
+    let from_browser = async move {
+        while let Some(Ok(m)) = ws_rx.next().await {
+            let data: Vec<u8> = match m {
+                Message::Binary(b) => b.to_vec(),
+                Message::Text(t) => t.as_bytes().to_vec(),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if ours_w.write_all(&data).await.is_err() {
+                break;
+            }
+        }
+        let _ = ours_w.shutdown().await;
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = to_browser => {}
+        _ = from_browser => {}
+    }
+    session_task.abort();
+}
+
 /// Sends a terminal size to a shim.
 pub async fn resize(sock: &std::path::Path, rows: u16, cols: u16) -> std::io::Result<()> {
     let mut s = crate::runtime::stdio::connect(sock).await?;

@@ -588,6 +588,38 @@ pub async fn attach(
     Ok(res)
 }
 
+/// `GET /containers/{id}/attach/ws`: the container's streams over a
+/// WebSocket (raw bytes both ways), for the dashboard's terminal.
+pub async fn attach_ws(
+    state: State,
+    Path(id): Path<String>,
+    p: Params,
+    ws: axum::extract::ws::WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let c = state.containers.store.get(&id)?;
+    if !c.is_running() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("container {} is not running", c.id),
+        ));
+    }
+    let opts = AttachOptions {
+        stdin: p.get("stdin").is_none_or(|v| v != "0" && v != "false") && c.config.open_stdin,
+        stdout: true,
+        stderr: true,
+        // Raw output: a browser terminal shows both streams as they come.
+        tty: true,
+        stdin_once: false,
+        detach_keys: Vec::new(),
+    };
+    let sup = state.containers.clone();
+    Ok(ws.on_upgrade(move |socket| async move {
+        if let Some(shim) = sup.connect_attach(&c.id).await {
+            attach::websocket_session(socket, shim, opts).await;
+        }
+    }))
+}
+
 fn opts_tty(c: &Container) -> bool {
     c.config.tty
 }

@@ -156,3 +156,56 @@ pub async fn resize(state: State, Path(id): Path<String>, p: Params) -> ApiResul
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, format!("resize: {e}")))?;
     Ok(StatusCode::OK.into_response())
 }
+
+/// `GET /berth/containers/{id}/shell/ws`: a new exec with a terminal
+/// (`sh` unless `cmd` is given), its streams over a WebSocket. Berth's own
+/// endpoint for the dashboard; the docker CLI uses exec create + start.
+pub async fn shell_ws(
+    state: State,
+    Path(id): Path<String>,
+    p: Params,
+    ws: axum::extract::ws::WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let cmd = p.value("cmd").unwrap_or("sh").to_string();
+    let size = super::containers::size_params(&p)?;
+    let req = ExecRequest {
+        attach_stdin: true,
+        attach_stdout: true,
+        attach_stderr: true,
+        tty: true,
+        cmd: cmd.split_whitespace().map(str::to_string).collect(),
+        ..Default::default()
+    };
+    let rec = state.containers.exec_create(&id, req)?;
+    let sup = state.containers.clone();
+    let opts = AttachOptions {
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        tty: true,
+        stdin_once: true,
+        detach_keys: Vec::new(),
+    };
+    Ok(ws.on_upgrade(move |socket| async move {
+        match sup.exec_start(&rec.id, true).await {
+            Ok(Some(mut shim)) => {
+                if size.0 > 0 && size.1 > 0 {
+                    use tokio::io::AsyncWriteExt;
+                    let mut data = size.0.to_be_bytes().to_vec();
+                    data.extend_from_slice(&size.1.to_be_bytes());
+                    let frame =
+                        crate::runtime::stdio::frame(crate::runtime::stdio::FRAME_RESIZE, &data);
+                    let _ = shim.write_all(&frame).await;
+                }
+                attach::websocket_session(socket, shim, opts).await
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let mut socket = socket;
+                let _ = socket
+                    .send(axum::extract::ws::Message::Text(format!("{e}\r\n").into()))
+                    .await;
+            }
+        }
+    }))
+}

@@ -116,6 +116,8 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/rename", post(containers::rename))
         .route("/containers/{id}/attach", post(containers::attach))
         .route("/containers/{id}/resize", post(containers::resize))
+        .route("/containers/{id}/attach/ws", get(containers::attach_ws))
+        .route("/berth/containers/{id}/shell/ws", get(exec::shell_ws))
         .route("/containers/{id}/exec", post(exec::create))
         .route("/exec/{id}/start", post(exec::start))
         .route("/exec/{id}/resize", post(exec::resize))

@@ -1,6 +1,9 @@
 //! One module per page.
 
+pub mod container_detail;
+pub mod containers;
 pub mod image_detail;
+pub mod launch;
 pub mod images;
 pub mod registries;
 pub mod search;

@@ -1,0 +1,256 @@
+//! The launch form: image, name, command, environment, ports, volumes,
+//! links, auto-remove, terminal and stdin, restart policy and limits. It
+//! creates and starts the container through the Engine API, then opens the
+//! container's page.
+
+use crate::api;
+use berth_types::ImageSummary;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use serde_json::{json, Map, Value};
+
+/// Splits a command line on spaces, keeping quoted parts together.
+pub fn split_command(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for ch in s.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(ch);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() || any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || any {
+        out.push(cur);
+    }
+    out
+}
+
+/// `64m`, `1g`, `512k` → bytes; empty → 0 (no limit).
+fn bytes(s: &str) -> Result<i64, String> {
+    let t = s.trim().to_lowercase();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t.as_str(), 1),
+    };
+    num.parse::<f64>().map(|n| (n * mult as f64) as i64).map_err(|_| format!("invalid memory limit: {s:?}"))
+}
+
+#[derive(Clone, Copy)]
+struct PortRow {
+    host: RwSignal<String>,
+    container: RwSignal<String>,
+    udp: RwSignal<bool>,
+}
+
+#[derive(Clone, Copy)]
+struct VolumeRow {
+    source: RwSignal<String>,
+    target: RwSignal<String>,
+    read_only: RwSignal<bool>,
+}
+
+#[component]
+pub fn LaunchPage() -> impl IntoView {
+    let images = LocalResource::new(|| api::get::<Vec<ImageSummary>>("/images/json"));
+    let image = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let command = RwSignal::new(String::new());
+    let env = RwSignal::new(vec![RwSignal::new(String::new())]);
+    let ports = RwSignal::new(Vec::<PortRow>::new());
+    let volumes = RwSignal::new(Vec::<VolumeRow>::new());
+    let links = RwSignal::new(String::new());
+    let auto_remove = RwSignal::new(false);
+    let tty = RwSignal::new(true);
+    let stdin = RwSignal::new(true);
+    let restart = RwSignal::new("no".to_string());
+    let memory = RwSignal::new(String::new());
+    let cpus = RwSignal::new(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let (busy, set_busy) = signal(false);
+    let navigate = use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = (|| -> Result<Value, String> {
+            if image.get().trim().is_empty() {
+                return Err("Choose an image.".into());
+            }
+            let mut bindings = Map::new();
+            let mut exposed = Map::new();
+            for p in ports.get() {
+                let c = p.container.get();
+                if c.trim().is_empty() {
+                    continue;
+                }
+                c.trim().parse::<u16>().map_err(|_| format!("invalid container port: {c:?}"))?;
+                let key = format!("{}/{}", c.trim(), if p.udp.get() { "udp" } else { "tcp" });
+                exposed.insert(key.clone(), json!({}));
+                bindings.insert(key, json!([{"HostIp": "", "HostPort": p.host.get().trim()}]));
+            }
+            let binds: Vec<String> = volumes
+                .get()
+                .iter()
+                .filter(|v| !v.target.get().trim().is_empty())
+                .map(|v| {
+                    let ro = if v.read_only.get() { ":ro" } else { "" };
+                    format!("{}:{}{ro}", v.source.get().trim(), v.target.get().trim())
+                })
+                .collect();
+            let env: Vec<String> = env.get().iter().map(|e| e.get()).filter(|e| e.contains('=')).collect();
+            let links: Vec<String> = links
+                .get()
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| if l.contains(':') { l.to_string() } else { format!("{l}:{l}") })
+                .collect();
+            let cpus = cpus.get();
+            let nano = if cpus.trim().is_empty() {
+                0
+            } else {
+                (cpus.trim().parse::<f64>().map_err(|_| format!("invalid CPUs: {cpus:?}"))? * 1e9) as i64
+            };
+            let mut body = json!({
+                "Image": image.get().trim(),
+                "Env": env,
+                "Tty": tty.get(),
+                "OpenStdin": stdin.get(),
+                "AttachStdout": true,
+                "AttachStderr": true,
+                "ExposedPorts": exposed,
+                "HostConfig": {
+                    "PortBindings": bindings,
+                    "Binds": binds,
+                    "Links": links,
+                    "AutoRemove": auto_remove.get(),
+                    "RestartPolicy": {"Name": restart.get()},
+                    "Memory": bytes(&memory.get())?,
+                    "NanoCpus": nano,
+                },
+            });
+            let cmd = split_command(&command.get());
+            if !cmd.is_empty() {
+                body["Cmd"] = json!(cmd);
+            }
+            Ok(body)
+        })();
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => {
+                set_error.set(Some(e));
+                return;
+            }
+        };
+        let n = name.get();
+        let navigate = navigate.clone();
+        set_busy.set(true);
+        spawn_local(async move {
+            let path = if n.trim().is_empty() {
+                "/containers/create".to_string()
+            } else {
+                format!("/containers/create?name={}", api::escape(n.trim()))
+            };
+            let r: Result<String, String> = async {
+                let v: Value = api::post_json(&path, &body).await?;
+                let id = v["Id"].as_str().unwrap_or_default().to_string();
+                api::post_empty(&format!("/containers/{id}/start")).await?;
+                Ok(id)
+            }
+            .await;
+            set_busy.set(false);
+            match r {
+                Ok(id) => navigate(&format!("/ui/containers/{id}"), Default::default()),
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+
+    view! {
+        <div class="crumbs"><a href="/ui/containers">"Containers"</a>" / new"</div>
+        <div class="page-head"><h1>"Run a container"</h1></div>
+        <form class="panel launch-form" on:submit=submit>
+            <label>"Image"
+                <input name="image" list="local-images" required placeholder="busybox:latest" prop:value=image on:input=move |e| image.set(event_target_value(&e))/>
+            </label>
+            <datalist id="local-images">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        images.await.unwrap_or_default().into_iter().flat_map(|i| i.repo_tags).map(|t| view! { <option value=t/> }).collect_view()
+                    })}
+                </Suspense>
+            </datalist>
+            <label>"Name" <input name="name" placeholder="optional" prop:value=name on:input=move |e| name.set(event_target_value(&e))/></label>
+            <label>"Command" <input name="command" placeholder="the image's default" prop:value=command on:input=move |e| command.set(event_target_value(&e))/></label>
+            <fieldset>
+                <legend>"Environment"</legend>
+                {move || env.get().into_iter().map(|v| view! {
+                    <input class="env-row" placeholder="NAME=value" prop:value=v on:input=move |e| v.set(event_target_value(&e))/>
+                }).collect_view()}
+                <button type="button" class="btn btn-quiet" on:click=move |_| env.update(|l| l.push(RwSignal::new(String::new())))>"Add variable"</button>
+            </fieldset>
+            <fieldset>
+                <legend>"Ports"</legend>
+                {move || ports.get().into_iter().map(|p| view! {
+                    <div class="row">
+                        <input class="port-host" placeholder="host port (empty: any)" prop:value=p.host on:input=move |e| p.host.set(event_target_value(&e))/>
+                        "→"
+                        <input class="port-container" placeholder="container port" prop:value=p.container on:input=move |e| p.container.set(event_target_value(&e))/>
+                        <label class="check"><input type="checkbox" prop:checked=p.udp on:change=move |e| p.udp.set(event_target_checked(&e))/>"UDP"</label>
+                    </div>
+                }).collect_view()}
+                <button type="button" class="btn btn-quiet add-port" on:click=move |_| ports.update(|l| l.push(PortRow { host: RwSignal::new(String::new()), container: RwSignal::new(String::new()), udp: RwSignal::new(false) }))>"Add port"</button>
+            </fieldset>
+            <fieldset>
+                <legend>"Volumes"</legend>
+                {move || volumes.get().into_iter().map(|v| view! {
+                    <div class="row">
+                        <input class="vol-source" placeholder="volume name or /host/path" prop:value=v.source on:input=move |e| v.source.set(event_target_value(&e))/>
+                        "→"
+                        <input class="vol-target" placeholder="/path/in/container" prop:value=v.target on:input=move |e| v.target.set(event_target_value(&e))/>
+                        <label class="check"><input type="checkbox" prop:checked=v.read_only on:change=move |e| v.read_only.set(event_target_checked(&e))/>"read-only"</label>
+                    </div>
+                }).collect_view()}
+                <button type="button" class="btn btn-quiet" on:click=move |_| volumes.update(|l| l.push(VolumeRow { source: RwSignal::new(String::new()), target: RwSignal::new(String::new()), read_only: RwSignal::new(false) }))>"Add volume"</button>
+            </fieldset>
+            <label>"Links" <input name="links" placeholder="db:database, cache" prop:value=links on:input=move |e| links.set(event_target_value(&e))/></label>
+            <div class="row">
+                <label class="check"><input name="tty" type="checkbox" prop:checked=tty on:change=move |e| tty.set(event_target_checked(&e))/>"Terminal (-t)"</label>
+                <label class="check"><input name="stdin" type="checkbox" prop:checked=stdin on:change=move |e| stdin.set(event_target_checked(&e))/>"Keep stdin open (-i)"</label>
+                <label class="check"><input name="rm" type="checkbox" prop:checked=auto_remove on:change=move |e| auto_remove.set(event_target_checked(&e))/>"Remove when it exits (--rm)"</label>
+            </div>
+            <div class="row">
+                <label>"Restart policy"
+                    <select on:change=move |e| restart.set(event_target_value(&e))>
+                        <option value="no">"no"</option>
+                        <option value="on-failure">"on-failure"</option>
+                        <option value="unless-stopped">"unless-stopped"</option>
+                        <option value="always">"always"</option>
+                    </select>
+                </label>
+                <label>"Memory" <input name="memory" placeholder="e.g. 256m" prop:value=memory on:input=move |e| memory.set(event_target_value(&e))/></label>
+                <label>"CPUs" <input name="cpus" placeholder="e.g. 0.5" prop:value=cpus on:input=move |e| cpus.set(event_target_value(&e))/></label>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+            <button class="btn launch" type="submit" disabled=busy>{move || if busy.get() { "Starting…" } else { "Run" }}</button>
+        </form>
+    }
+}

@@ -1,0 +1,87 @@
+//! A terminal in the page: xterm.js (loaded by index.html) connected to a
+//! WebSocket that carries a container's or an exec's streams as raw bytes.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = Terminal)]
+    #[derive(Clone)]
+    pub type XTerm;
+    #[wasm_bindgen(constructor, js_class = "Terminal")]
+    fn new(opts: &JsValue) -> XTerm;
+    #[wasm_bindgen(method)]
+    fn open(this: &XTerm, el: &web_sys::HtmlElement);
+    #[wasm_bindgen(method, js_name = write)]
+    fn write_bytes(this: &XTerm, data: &js_sys::Uint8Array);
+    #[wasm_bindgen(method, js_name = write)]
+    fn write_str(this: &XTerm, data: &str);
+    #[wasm_bindgen(method, js_name = onData)]
+    fn on_data(this: &XTerm, f: &Closure<dyn FnMut(String)>);
+    #[wasm_bindgen(method)]
+    fn resize(this: &XTerm, cols: u32, rows: u32);
+    #[wasm_bindgen(method)]
+    fn focus(this: &XTerm);
+    #[wasm_bindgen(method)]
+    fn dispose(this: &XTerm);
+}
+
+/// A connected terminal; closing it (or dropping it) closes the socket.
+pub struct Session {
+    term: XTerm,
+    ws: WebSocket,
+    _on_msg: Closure<dyn FnMut(MessageEvent)>,
+    _on_data: Closure<dyn FnMut(String)>,
+    _on_close: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.ws.close();
+        self.term.dispose();
+    }
+}
+
+/// The WebSocket URL for an API path on this daemon.
+fn ws_url(path: &str) -> String {
+    let loc = web_sys::window().expect("window").location();
+    let scheme = if loc.protocol().unwrap_or_default() == "https:" { "wss" } else { "ws" };
+    format!("{scheme}://{}{path}", loc.host().unwrap_or_default())
+}
+
+/// Opens a terminal of `cols`×`rows` in `el`, connected to `path`.
+pub fn open(el: &web_sys::HtmlElement, path: &str, cols: u32, rows: u32) -> Result<Session, String> {
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"cols".into(), &cols.into());
+    let _ = js_sys::Reflect::set(&opts, &"rows".into(), &rows.into());
+    let _ = js_sys::Reflect::set(&opts, &"convertEol".into(), &false.into());
+    let _ = js_sys::Reflect::set(&opts, &"fontFamily".into(), &"DejaVu Sans Mono, monospace".into());
+    let term = XTerm::new(&opts);
+    term.open(el);
+    let ws = WebSocket::new(&ws_url(path)).map_err(|e| format!("{e:?}"))?;
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    let t = term.clone();
+    let on_msg = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let data = e.data();
+        if let Some(s) = data.as_string() {
+            t.write_str(&s);
+        } else {
+            t.write_bytes(&js_sys::Uint8Array::new(&data));
+        }
+    });
+    ws.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
+    let w = ws.clone();
+    let on_data = Closure::<dyn FnMut(String)>::new(move |d: String| {
+        let _ = w.send_with_str(&d);
+    });
+    term.on_data(&on_data);
+    let t = term.clone();
+    let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        t.write_str("\r\n[session ended]\r\n");
+    });
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    term.focus();
+    Ok(Session { term, ws, _on_msg: on_msg, _on_data: on_data, _on_close: on_close })
+}

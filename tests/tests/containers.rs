@@ -214,6 +214,39 @@ fn lifecycle_commands_and_tables() {
     assert_eq!(gone.code, 1);
     assert!(gone.stderr.contains("is not running"), "{}", gone.stderr);
 
+    // --init: pid 1 passes the stop signal on, so stop is quick (143 = SIGTERM).
+    d.berth(&[
+        "run", "-d", "--init", "--name", "initd", "busybox", "sleep", "60",
+    ])
+    .ok();
+    let t0 = Instant::now();
+    d.berth(&["stop", "-t", "8", "initd"]).ok();
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+    assert_eq!(d.berth(&["wait", "initd"]).ok().trim(), "143");
+    d.berth(&["rm", "initd"]).ok();
+
+    // Log rotation: the newest lines stay, the oldest go.
+    d.berth(&[
+        "run",
+        "--name",
+        "rot",
+        "--log-opt",
+        "max-size=2k",
+        "--log-opt",
+        "max-file=2",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in $(seq 1 300); do echo line-$i; done",
+    ])
+    .ok();
+    let logs = d.berth(&["logs", "rot"]).ok().to_string();
+    assert_eq!(logs.lines().last(), Some("line-300"));
+    assert!(!logs.lines().any(|l| l == "line-1"), "rotated away");
+    let kept = logs.lines().count();
+    assert!((20..300).contains(&kept), "{kept} lines kept");
+    d.berth(&["rm", "rot"]).ok();
+
     // rm: a running container needs -f; `rm $(ps -aq)` works.
     d.berth(&["run", "-d", "--name", "aa", "busybox", "sleep", "60"])
         .ok();
@@ -309,6 +342,28 @@ fn the_process_sees_an_isolated_machine() {
         "{}",
         bad_cap.stderr
     );
+
+    // Docker's default seccomp profile: no namespaces or mounts from inside.
+    let sc = d.berth(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep '^Seccomp:' /proc/self/status; unshare -n true || echo unshare-refused",
+    ]);
+    assert_eq!(sc.ok(), "Seccomp:\t2\nunshare-refused\n");
+    let unconfined = d.berth(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "grep",
+        "^Seccomp:",
+        "/proc/self/status",
+    ]);
+    assert_eq!(unconfined.ok(), "Seccomp:\t0\n");
 
     // An image a container uses stays.
     d.berth(&["create", "--name", "holder", "busybox", "true"])

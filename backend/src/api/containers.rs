@@ -434,6 +434,10 @@ fn follow_log(
         let first_start = started_at(&state);
         let mut waiting = wait_for_start;
         loop {
+            // The live file was rotated away: start over on the new one.
+            if std::fs::metadata(&path).map_or(0, |m| m.len()) < offset {
+                offset = 0;
+            }
             let running = state
                 .containers
                 .store
@@ -496,7 +500,14 @@ pub async fn logs(state: State, Path(id): Path<String>, p: Params) -> ApiResult<
         ),
     };
     let path = log_path(&state.containers.store.dir(&c.id), &c.id);
-    let (entries, offset) = logs::read_from(&path, 0);
+    // Rotated files first (oldest first), then the live one.
+    let mut entries = Vec::new();
+    let mut offset = 0;
+    for f in crate::runtime::jsonlog::files(&path) {
+        let (e, end) = logs::read_from(&f, 0);
+        entries.extend(e);
+        offset = end;
+    }
     let entries: Vec<logs::Entry> = entries.into_iter().filter(|e| filter.accepts(e)).collect();
     let first = logs::tail(entries, tail);
     let tty = c.config.tty;

@@ -89,6 +89,18 @@ pub struct ContainerOptions {
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Security options (seccomp=unconfined)
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Logging driver for the container (json-file)
+    #[arg(long = "log-driver")]
+    pub log_driver: Option<String>,
+    /// Log driver options (max-size=10m, max-file=3)
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// Keep STDIN open even if not attached
     #[arg(short = 'i', long)]
     pub interactive: bool,
@@ -290,7 +302,18 @@ pub fn create_body(o: &ContainerOptions, detach: bool) -> Result<Value> {
         "ReadonlyRootfs": o.read_only,
         "CapAdd": o.cap_add,
         "CapDrop": o.cap_drop,
+        "Init": o.init,
+        "SecurityOpt": o.security_opt,
     });
+    let mut log_cfg = serde_json::Map::new();
+    for kv in &o.log_opt {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("invalid log opt {kv:?}: want key=value"))?;
+        log_cfg.insert(k.to_string(), json!(v));
+    }
+    host["LogConfig"] =
+        json!({"Type": o.log_driver.clone().unwrap_or_default(), "Config": log_cfg});
     if let Some(r) = &o.restart {
         host["RestartPolicy"] = restart_policy(r)?;
         if o.rm && !matches!(r.as_str(), "no" | "") {

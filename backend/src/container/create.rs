@@ -97,6 +97,26 @@ fn check_host_config(req: &CreateRequest) -> Result<Vec<String>, ContainerError>
             "privileged containers are not supported by Berth yet".into(),
         ));
     }
+    for o in hc.security_opt.iter().flatten() {
+        match o.as_str() {
+            "seccomp=unconfined" | "seccomp:unconfined" | "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {}
+            other => {
+                return Err(ContainerError::Invalid(format!(
+                    "Invalid --security-opt: {other:?}: Berth takes seccomp=unconfined and no-new-privileges"
+                )))
+            }
+        }
+    }
+    match hc.log_config["Type"].as_str().unwrap_or("") {
+        "" | "json-file" => {}
+        other => {
+            return Err(ContainerError::Invalid(format!(
+                "logger: no log driver named '{other}' is registered: Berth has json-file"
+            )))
+        }
+    }
+    crate::runtime::jsonlog::LogOptions::parse(&hc.log_config["Config"])
+        .map_err(ContainerError::Invalid)?;
     caps::resolve(
         hc.cap_add.as_deref().unwrap_or_default(),
         hc.cap_drop.as_deref().unwrap_or_default(),

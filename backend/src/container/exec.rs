@@ -234,6 +234,7 @@ impl Supervisor {
                 additional_gids: resolved.additional_gids,
                 capabilities,
                 no_new_privileges: true,
+                seccomp: c.host_config.seccomp(),
                 args: rec.request.cmd.clone(),
                 env,
             },

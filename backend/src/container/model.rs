@@ -68,6 +68,7 @@ pub struct HostConfig {
     pub links: Option<Vec<String>>,
     pub publish_all_ports: bool,
     pub privileged: bool,
+    pub security_opt: Option<Vec<String>>,
     pub log_config: Value,
 }
 
@@ -154,6 +155,17 @@ pub struct NetworkState {
     pub endpoint: Option<crate::network::Endpoint>,
     /// `"80/tcp"` → the host bindings actually made.
     pub ports: BTreeMap<String, Vec<PortBinding>>,
+}
+
+impl HostConfig {
+    /// Whether the default seccomp filter applies (`seccomp=unconfined` lifts it).
+    pub fn seccomp(&self) -> bool {
+        !self
+            .security_opt
+            .iter()
+            .flatten()
+            .any(|o| o == "seccomp=unconfined" || o == "seccomp:unconfined")
+    }
 }
 
 impl Container {

@@ -333,6 +333,12 @@ impl Supervisor {
             limits,
             open_stdin: c.config.open_stdin,
             wait_attach: self.attach_pending(id),
+            init: c.host_config.init.unwrap_or(false),
+            seccomp: c.host_config.seccomp(),
+            log_options: crate::runtime::jsonlog::LogOptions::parse(
+                &c.host_config.log_config["Config"],
+            )
+            .map_err(ContainerError::Invalid)?,
         };
         let bytes =
             serde_json::to_vec_pretty(&shim).map_err(|e| ContainerError::Io(e.to_string()))?;
@@ -880,8 +886,10 @@ impl Supervisor {
                     let this = self.clone();
                     tokio::spawn(async move { this.on_exit(&c.id).await });
                 }
-            } else if c.host_config.restart_policy.name == "always"
-                && c.state.status == Status::Exited
+            } else if c.state.status == Status::Exited
+                && (c.host_config.restart_policy.name == "always"
+                    || (c.host_config.restart_policy.name == "unless-stopped"
+                        && !c.state.stopped_by_user))
             {
                 let this = self.clone();
                 tokio::spawn(async move {

@@ -156,15 +156,77 @@ fn setup_and_exec(
         .filter_map(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_string))
         .collect();
     let user = process.user();
+    if shim.init {
+        run_as_init(io.err_write.as_raw_fd())?;
+    }
     become_process(&Identity {
         uid: user.uid(),
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
         capabilities: keep,
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        seccomp: shim.seccomp,
         args: process.args().clone().unwrap_or_default(),
         env: process.env().clone().unwrap_or_default(),
     })
+}
+
+/// The child pid of `--init`'s pid 1, for its signal handler.
+static INIT_CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let child = INIT_CHILD.load(std::sync::atomic::Ordering::Relaxed);
+    if child > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(child, sig) };
+    }
+}
+
+/// `--init`: forks; the child returns to become the container's process,
+/// while this process stays pid 1, passes signals on, reaps orphans and
+/// exits with the child's status (as tini does).
+fn run_as_init(err_write: std::os::fd::RawFd) -> Result<(), InitError> {
+    // SAFETY: single-threaded; the child continues to execve.
+    match unsafe { nix::unistd::fork() }.ctx(|| "fork the init's child".into())? {
+        nix::unistd::ForkResult::Child => Ok(()),
+        nix::unistd::ForkResult::Parent { child } => {
+            // Only the child reports an exec failure: the shim waits for
+            // this pipe to close before it calls the start a success.
+            // SAFETY: closing our copy of the error pipe.
+            unsafe { libc::close(err_write) };
+            INIT_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::Relaxed);
+            for sig in [
+                libc::SIGTERM,
+                libc::SIGINT,
+                libc::SIGHUP,
+                libc::SIGQUIT,
+                libc::SIGUSR1,
+                libc::SIGUSR2,
+                libc::SIGWINCH,
+            ] {
+                // SAFETY: installing a handler that only calls kill.
+                unsafe { libc::signal(sig, forward_signal as *const () as libc::sighandler_t) };
+            }
+            loop {
+                let mut status = 0;
+                // SAFETY: waitpid on any child with a valid status pointer.
+                let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+                if pid == child.as_raw() {
+                    let code = if libc::WIFEXITED(status) {
+                        libc::WEXITSTATUS(status)
+                    } else {
+                        128 + libc::WTERMSIG(status)
+                    };
+                    // SAFETY: ending pid 1 with the child's status.
+                    unsafe { libc::_exit(code) }
+                }
+                if pid < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    // SAFETY: no children left.
+                    unsafe { libc::_exit(255) }
+                }
+            }
+        }
+    }
 }
 
 /// Who the process runs as and what it runs.
@@ -176,8 +238,15 @@ pub struct Identity {
     /// `CAP_X` names kept.
     pub capabilities: Vec<String>,
     pub no_new_privileges: bool,
+    /// Install the default seccomp filter (`seccomp=unconfined` turns it off).
+    #[serde(default = "yes")]
+    pub seccomp: bool,
     pub args: Vec<String>,
     pub env: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Drops to `who` (capabilities, groups, user, no_new_privs) and executes
@@ -200,6 +269,9 @@ pub fn become_process(who: &Identity) -> Result<std::convert::Infallible, InitEr
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             return Err(fail("set no_new_privs"));
         }
+    }
+    if who.seccomp {
+        super::seccomp::install().ctx(|| "install the seccomp filter".into())?;
     }
     exec(&who.args, &who.env)
 }

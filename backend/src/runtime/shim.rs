@@ -44,6 +44,15 @@ pub struct ShimConfig {
     /// An attach is waiting: hold the process until it connects.
     #[serde(default)]
     pub wait_attach: bool,
+    /// `--init`: pid 1 is a small init that forwards signals and reaps.
+    #[serde(default)]
+    pub init: bool,
+    /// The default seccomp filter (off with `--security-opt seccomp=unconfined`).
+    #[serde(default)]
+    pub seccomp: bool,
+    /// Log rotation (`--log-opt max-size=… max-file=…`).
+    #[serde(default)]
+    pub log_options: super::jsonlog::LogOptions,
 }
 
 /// The attach socket in a container's directory.
@@ -224,7 +233,10 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
     };
     report(&format!("ok {}", child.as_raw()));
 
-    let clients = stdio::Pump::new(parent_io, listener, Some(&cfg.log_path), first).run();
+    let log = super::jsonlog::JsonLog::open(&cfg.log_path, cfg.log_options.clone())
+        .map_err(|e| eprintln!("shim: open log {}: {e}", cfg.log_path.display()))
+        .ok();
+    let clients = stdio::Pump::new(parent_io, listener, log, first).run();
     let code = wait_exit(child);
     let oom = cgroup::oom_killed(&cfg.id);
     cgroup::remove(&cfg.id);

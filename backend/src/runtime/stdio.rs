@@ -8,7 +8,6 @@
 //! len (u32 BE)]` + data. From the shim: kind 1 stdout, 2 stderr. To the
 //! shim: kind 0 stdin data, 1 close stdin, 2 resize (rows, cols: u16 BE).
 
-use crate::timefmt;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -241,7 +240,7 @@ pub struct Pump {
     io: ParentIo,
     listener: UnixListener,
     clients: Vec<Client>,
-    log: Option<std::fs::File>,
+    log: Option<super::jsonlog::JsonLog>,
     pending: [Vec<u8>; 2],
 }
 
@@ -249,17 +248,9 @@ impl Pump {
     pub fn new(
         io: ParentIo,
         listener: UnixListener,
-        log_path: Option<&Path>,
+        log: Option<super::jsonlog::JsonLog>,
         first: Option<UnixStream>,
     ) -> Self {
-        let log = log_path.and_then(|p| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| eprintln!("shim: open log {}: {e}", p.display()))
-                .ok()
-        });
         let mut clients = Vec::new();
         if let Some(s) = first {
             clients.push(Self::client(s));
@@ -389,15 +380,9 @@ impl Pump {
         if bytes.is_empty() {
             return;
         }
-        let Some(f) = &mut self.log else { return };
-        let entry = serde_json::json!({
-            "log": String::from_utf8_lossy(bytes),
-            "stream": if kind == 0 { "stdout" } else { "stderr" },
-            "time": timefmt::now_rfc3339(),
-        });
-        let mut line = entry.to_string();
-        line.push('\n');
-        let _ = f.write_all(line.as_bytes());
+        if let Some(log) = &mut self.log {
+            log.write(if kind == 0 { "stdout" } else { "stderr" }, bytes);
+        }
     }
 
     fn read_clients(&mut self, ready: &[usize]) {

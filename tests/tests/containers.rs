@@ -764,3 +764,99 @@ fn the_docker_cli_drives_containers() {
     d.docker(&["rm", "-f", "talker", "site"]).ok();
     assert!(d.docker(&["ps", "-aq"]).ok().trim().is_empty());
 }
+
+#[test]
+fn env_files_image_volumes_and_restart_always() {
+    let mut d = daemon_with_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("app.env");
+    std::fs::write(&env, "# a comment\nFROM_FILE=yes\n\nOVERRIDE=file\n").unwrap();
+    let r = d.berth(&[
+        "run",
+        "--rm",
+        "--env-file",
+        env.to_str().unwrap(),
+        "-e",
+        "OVERRIDE=flag",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $FROM_FILE $OVERRIDE",
+    ]);
+    assert_eq!(r.ok(), "yes flag\n");
+
+    // An image's VOLUME becomes an anonymous volume, kept until `rm -v`.
+    let tar = berth_e2e::archive::tar(&[berth_e2e::archive::Entry::File("data/seed", b"seed")]);
+    let dir2 = tempfile::tempdir().unwrap();
+    let tar_path = dir2.path().join("vol.tar");
+    std::fs::write(&tar_path, tar).unwrap();
+    d.berth(&[
+        "import",
+        "-c",
+        "VOLUME /data",
+        tar_path.to_str().unwrap(),
+        "withvol:1",
+    ])
+    .ok();
+    d.berth(&[
+        "create",
+        "--name",
+        "vc",
+        "--entrypoint",
+        "/nothing",
+        "withvol:1",
+    ])
+    .ok();
+    let v: serde_json::Value = serde_json::from_str(d.berth(&["inspect", "vc"]).ok()).unwrap();
+    assert_eq!(v[0]["Mounts"][0]["Type"], "volume");
+    assert_eq!(v[0]["Mounts"][0]["Destination"], "/data");
+    assert_eq!(d.berth(&["volume", "ls", "-q"]).ok().lines().count(), 1);
+    d.berth(&["rm", "-v", "vc"]).ok();
+    assert!(d.berth(&["volume", "ls", "-q"]).ok().trim().is_empty());
+
+    // --restart always: restarted after it exits, and after the daemon comes back.
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; sleep 1",
+    ])
+    .ok();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v: serde_json::Value =
+            serde_json::from_str(d.berth(&["inspect", "again"]).ok()).unwrap();
+        if v[0]["RestartCount"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never restarted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.crash_and_restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !d
+        .berth(&["ps", "-q", "-f", "name=again"])
+        .stdout
+        .contains(char::is_alphanumeric)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not running after the daemon restart"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A stopped `always` container stays stopped.
+    d.berth(&["stop", "-t", "0", "again"]).ok();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(d
+        .berth(&["ps", "-q", "-f", "name=again"])
+        .ok()
+        .trim()
+        .is_empty());
+}

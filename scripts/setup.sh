@@ -46,7 +46,7 @@ apt_install() {
 }
 
 apt_install rustc-web cargo-web rust-web-src rust-web-llvm busybox-static skopeo \
-  chromium chromium-driver fonts-dejavu-core curl ca-certificates openssl iproute2 bc docker-registry apache2-utils
+  chromium chromium-driver fonts-dejavu-core curl ca-certificates openssl iproute2 libc6-dev bc docker-registry apache2-utils
 # The e2e tests drive Berth with the real docker CLI. Machines of this kind ship
 # a 28.x client; elsewhere Debian's docker.io brings a 20.10 client (its engine
 # is never started: see apt_install).

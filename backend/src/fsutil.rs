@@ -87,6 +87,20 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     sync_dir(dir)
 }
 
+/// Replaces `path` atomically (temporary file + rename) without fsync: the
+/// file is whole or old after a process crash, which is what state that is
+/// rewritten often (container records) needs; not for content that must
+/// survive power loss.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = unique_path(dir, ".tmp");
+    let guard = ScratchGuard::new(tmp);
+    fs::write(guard.path(), bytes)?;
+    fs::rename(guard.path(), path)?;
+    guard.keep();
+    Ok(())
+}
+
 /// fsyncs a directory so that a rename into it survives a crash.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -63,7 +63,7 @@ impl ContainerStore {
         std::fs::create_dir_all(&dir)
             .map_err(|e| ContainerError::io("create container directory", e))?;
         let bytes = serde_json::to_vec_pretty(c).map_err(|e| ContainerError::Io(e.to_string()))?;
-        crate::fsutil::write_atomic(&dir.join(RECORD_FILE), &bytes)
+        crate::fsutil::replace_file(&dir.join(RECORD_FILE), &bytes)
             .map_err(|e| ContainerError::io("write container record", e))
     }
 

@@ -793,9 +793,10 @@ impl Supervisor {
                 Ok(c) if !c.state.error.is_empty() && c.state.error != first_error => break None,
                 Ok(_) => {}
             }
+            // The start waits for this connection: look often.
             tokio::select! {
                 _ = rx.changed() => {}
-                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(1)) => {}
             }
         };
         if let Some(n) = self

@@ -215,7 +215,7 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
         init_pid: child.as_raw(),
         started_at: timefmt::now_rfc3339(),
     };
-    crate::fsutil::write_atomic(
+    crate::fsutil::replace_file(
         &dir.join(STATE_FILE),
         &serde_json::to_vec(&state).map_err(|e| e.to_string())?,
     )
@@ -277,7 +277,7 @@ fn record_exit(dir: &Path, code: i32, oom: bool, error: &str) -> Result<(), Stri
         finished_at: timefmt::now_rfc3339(),
         error: error.to_string(),
     };
-    crate::fsutil::write_atomic(
+    crate::fsutil::replace_file(
         &dir.join(EXIT_FILE),
         &serde_json::to_vec(&rec).map_err(|e| e.to_string())?,
     )

@@ -860,3 +860,97 @@ fn env_files_image_volumes_and_restart_always() {
         .trim()
         .is_empty());
 }
+
+/// A static UDP echo server (answers "echo:" + what it got), built with gcc.
+fn udp_echo_image(d: &Daemon) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("udpecho.c");
+    std::fs::write(
+        &src,
+        r#"#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(void) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET; a.sin_port = htons(5353); a.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
+    for (;;) {
+        char buf[512], out[600];
+        struct sockaddr_in from; socklen_t len = sizeof from;
+        ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+        if (n < 0) continue;
+        memcpy(out, "echo:", 5); memcpy(out + 5, buf, n);
+        sendto(s, out, n + 5, 0, (struct sockaddr *)&from, len);
+    }
+}
+"#,
+    )
+    .unwrap();
+    let bin = dir.path().join("udpecho");
+    let out = std::process::Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc (apt-get install gcc libc6-dev)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&bin).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(bytes.len() as u64);
+    h.set_mode(0o755);
+    h.set_cksum();
+    b.append_data(&mut h, "udpecho", &bytes[..]).unwrap();
+    let tar = b.into_inner().unwrap();
+    let tar_path = dir.path().join("img.tar");
+    std::fs::write(&tar_path, tar).unwrap();
+    d.berth(&[
+        "import",
+        "-c",
+        "CMD [\"/udpecho\"]",
+        tar_path.to_str().unwrap(),
+        "udpecho:1",
+    ])
+    .ok();
+}
+
+#[test]
+fn published_udp_ports() {
+    let mut d = daemon_with_busybox();
+    udp_echo_image(&d);
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("127.0.0.1:{port}:5353/udp");
+    d.berth(&["run", "-d", "--name", "echo", "-p", &publish, "udpecho:1"])
+        .ok();
+    let ask = |text: &str| -> String {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            s.send_to(text.as_bytes(), ("127.0.0.1", port)).unwrap();
+            let mut buf = [0u8; 600];
+            if let Ok((n, _)) = s.recv_from(&mut buf) {
+                return String::from_utf8_lossy(&buf[..n]).into_owned();
+            }
+            assert!(Instant::now() < deadline, "no UDP answer on {port}");
+        }
+    };
+    assert_eq!(ask("ping"), "echo:ping");
+    assert_eq!(
+        d.berth(&["port", "echo"]).ok().trim(),
+        format!("5353/udp -> 127.0.0.1:{port}")
+    );
+    // Still published after the daemon is killed and started again.
+    d.crash_and_restart();
+    assert_eq!(ask("again"), "echo:again");
+}

@@ -140,3 +140,78 @@ fn attach_and_detach_keys() {
     let stopped = d.berth(&["attach", "nope-not-here"]);
     assert_ne!(stopped.code, 0);
 }
+
+/// Runs a command under a pseudo terminal (util-linux `script`), as a user
+/// at a terminal would; returns its exit code and what it printed.
+fn at_terminal(d: &Daemon, command: &str) -> (i32, String) {
+    let cfg = d.dir.path().join("docker-config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    let out = std::process::Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .env("DOCKER_HOST", d.host())
+        .env("DOCKER_CONFIG", cfg)
+        .env("BERTH_HOST", d.host())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_docker_cli_at_a_terminal() {
+    let d = daemon_with_busybox();
+    let (code, out) = at_terminal(&d, "docker run -it --rm busybox sh -c 'tty; exit 3'");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("/dev/pts/0"), "{out}");
+    d.berth(&["run", "-d", "--name", "box", "busybox", "sleep", "300"])
+        .ok();
+    let (code, out) = at_terminal(&d, "docker exec -it box tty");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("/dev/pts/"), "{out}");
+    let (_, out) = at_terminal(
+        &d,
+        &format!("{} exec -it box tty", berth_e2e::berth_bin().display()),
+    );
+    assert!(out.contains("/dev/pts/"), "{out}");
+}
+
+#[test]
+fn docker_logs_follow_and_attach() {
+    let d = daemon_with_busybox();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6; do echo t$i; sleep 0.2; done",
+    ])
+    .ok();
+    let f = d.docker(&["logs", "-f", "ticker"]);
+    assert_eq!(
+        f.ok(),
+        "t1\nt2\nt3\nt4\nt5\nt6\n",
+        "follows until the container ends"
+    );
+    // docker attach: input goes in, output comes out, the exit code is the container's.
+    d.berth(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "reader",
+        "busybox",
+        "sh",
+        "-c",
+        "read l; echo got:$l; exit 4",
+    ])
+    .ok();
+    let a = d.docker_with_stdin(&["attach", "reader"], Some(b"hello\n"));
+    assert_eq!(a.code, 4, "{}", a.stderr);
+    assert_eq!(a.stdout, "got:hello\n");
+}

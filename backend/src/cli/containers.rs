@@ -722,9 +722,21 @@ pub fn pump_session(
     let raw = (tty && stdin && std::io::stdin().is_terminal()).then(RawTerminal::enter);
     let output = tokio::spawn(async move {
         if tty {
+            // Written straight to fd 1 so nothing is left in a buffer at exit.
             let mut r = r;
-            let _ = tokio::io::copy(&mut r, &mut tokio::io::stdout()).await;
-            let _ = tokio::io::stdout().flush().await;
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match r.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        use std::io::Write;
+                        let mut out = std::io::stdout().lock();
+                        if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
         } else {
             let _ = pump_multiplexed(r).await;
         }

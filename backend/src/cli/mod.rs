@@ -269,13 +269,17 @@ pub fn main() -> ExitCode {
             return ExitCode::from(125);
         }
     };
-    match rt.block_on(run_client(&client, cli.command)) {
+    let code = match rt.block_on(run_client(&client, cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}", error_text(&e));
             ExitCode::from(1)
         }
-    }
+    };
+    // Pending output is written out; a read of a terminal's stdin that may
+    // still block a runtime thread is not waited for.
+    rt.shutdown_timeout(std::time::Duration::from_millis(250));
+    code
 }
 
 pub fn error_text(e: &anyhow::Error) -> String {

@@ -332,6 +332,11 @@ impl Pump {
                         };
                         match nix::unistd::read(fd, &mut buf) {
                             Ok(0) | Err(nix::errno::Errno::EIO | nix::errno::Errno::EBADF) => {
+                                // A terminal's last output can reach the master
+                                // side just after the hangup: drain it.
+                                if self.io.master.is_some() {
+                                    self.drain_terminal(fd, &mut buf);
+                                }
                                 open[*kind] = false;
                                 let rest = std::mem::take(&mut self.pending[*kind]);
                                 self.log_entry(*kind, &rest);
@@ -355,6 +360,23 @@ impl Pump {
             self.read_clients(&client_ready);
         }
         self.clients.drain(..).map(|c| c.sock).collect()
+    }
+
+    fn drain_terminal(&mut self, fd: std::os::fd::RawFd, buf: &mut [u8]) {
+        let mut quiet = 0;
+        while quiet < 5 {
+            match nix::unistd::read(fd, buf) {
+                Ok(n) if n > 0 => {
+                    quiet = 0;
+                    let data = buf[..n].to_vec();
+                    self.output(0, &data);
+                }
+                _ => {
+                    quiet += 1;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
     }
 
     fn output(&mut self, kind: usize, data: &[u8]) {

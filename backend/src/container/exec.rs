@@ -204,14 +204,7 @@ impl Supervisor {
         }
         env = super::create::merge_env(&env, &rec.request.env);
         if !env.iter().any(|e| e.starts_with("HOME=")) {
-            let home = passwd
-                .lines()
-                .find_map(|l| {
-                    let f: Vec<&str> = l.split(':').collect();
-                    (f.len() > 5 && f[2].parse::<u32>().ok() == Some(resolved.uid))
-                        .then(|| f[5].to_string())
-                })
-                .unwrap_or_else(|| "/root".into());
+            let home = user::home_of(&passwd, resolved.uid);
             env.push(format!("HOME={home}"));
         }
         let capabilities = caps::resolve(

@@ -288,14 +288,7 @@ impl Supervisor {
             env.push(format!("HOSTNAME={}", c.config.hostname));
         }
         if !env.iter().any(|e| e.starts_with("HOME=")) {
-            let home = read_etc("/etc/passwd")
-                .lines()
-                .find_map(|l| {
-                    let f: Vec<&str> = l.split(':').collect();
-                    (f.len() > 5 && f[2].parse::<u32>().ok() == Some(resolved.uid))
-                        .then(|| f[5].to_string())
-                })
-                .unwrap_or_else(|| "/root".into());
+            let home = user::home_of(&read_etc("/etc/passwd"), resolved.uid);
             env.push(format!("HOME={home}"));
         }
         let mut args = vec![c.path.clone()];

@@ -6,12 +6,12 @@
 
 use super::cgroup;
 use super::init::{self, Identity, InitError};
+use super::shim::report;
 use super::stdio;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -34,20 +34,6 @@ pub fn exit_path(socket: &Path) -> PathBuf {
     socket.with_extension("exit")
 }
 
-fn report(line: &str) {
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
-        let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
-        let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
-    }
-}
-
 /// Returns the shim's own exit code.
 pub fn main(config: &Path) -> i32 {
     let cfg: ExecConfig = match std::fs::read(config)
@@ -60,16 +46,9 @@ pub fn main(config: &Path) -> i32 {
             return 125;
         }
     };
-    // SAFETY: single-threaded; the parent only exits.
-    match unsafe { fork() } {
-        Ok(ForkResult::Parent { .. }) => return 0,
-        Ok(ForkResult::Child) => {}
-        Err(e) => {
-            println!("err 125 fork: {e}");
-            return 125;
-        }
+    if let Some(code) = super::shim::detach() {
+        return code;
     }
-    let _ = nix::unistd::setsid();
     match run(&cfg) {
         Ok(()) => 0,
         Err(e) => {

@@ -94,17 +94,9 @@ pub fn main(dir: &Path) -> i32 {
             return 125;
         }
     };
-    // Detach: the daemon waits only for this first process.
-    // SAFETY: single-threaded here; the parent only exits.
-    match unsafe { fork() } {
-        Ok(ForkResult::Parent { .. }) => return 0,
-        Ok(ForkResult::Child) => {}
-        Err(e) => {
-            println!("err 125 fork shim: {e}");
-            return 125;
-        }
+    if let Some(code) = detach() {
+        return code;
     }
-    let _ = nix::unistd::setsid();
     let shim_log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -125,8 +117,25 @@ pub fn main(dir: &Path) -> i32 {
     }
 }
 
+/// Leaves the daemon: forks, and the parent (which the daemon waits for)
+/// returns its exit code; the child goes on in a new session (`None`).
+pub(super) fn detach() -> Option<i32> {
+    // SAFETY: single-threaded here; the parent only exits.
+    match unsafe { fork() } {
+        Ok(ForkResult::Parent { .. }) => Some(0),
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            None
+        }
+        Err(e) => {
+            println!("err 125 fork shim: {e}");
+            Some(125)
+        }
+    }
+}
+
 /// Writes the one status line to the daemon and stops using stdout.
-fn report(line: &str) {
+pub(super) fn report(line: &str) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

@@ -65,6 +65,17 @@ pub fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ResolvedUser, St
     })
 }
 
+/// The home directory of `uid` in /etc/passwd (Docker's `HOME` default: `/root`).
+pub fn home_of(passwd: &str, uid: u32) -> String {
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 5 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+        })
+        .unwrap_or_else(|| "/root".into())
+}
+
 fn supplementary(group: &str, name: &str, primary: u32) -> Vec<u32> {
     if name.is_empty() {
         return Vec::new();

@@ -156,6 +156,13 @@ impl Daemon {
         Self::start_with_args(&[])
     }
 
+    /// A daemon with the starter image imported as `busybox:latest`.
+    pub fn with_busybox() -> Self {
+        let d = Self::start();
+        d.starter_image("busybox:latest");
+        d
+    }
+
     /// Starts a daemon with extra `berth daemon` flags (kept across restarts).
     pub fn start_with_args(args: &[&str]) -> Self {
         let dir = tempfile::Builder::new()

@@ -7,12 +7,6 @@ use berth_e2e::{table_rows, Daemon};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-fn daemon_with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.starter_image("busybox:latest");
-    d
-}
-
 /// GET `path` from 127.0.0.1:`port` with HTTP/1.0, retrying while the server starts.
 fn http_get(port: u16, path: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -41,7 +35,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn run_prints_separate_streams_and_returns_docker_exit_codes() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let r = d.berth(&[
         "run",
         "--rm",
@@ -124,7 +118,7 @@ fn run_prints_separate_streams_and_returns_docker_exit_codes() {
 
 #[test]
 fn lifecycle_commands_and_tables() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let id = d
         .berth(&[
             "run",
@@ -279,7 +273,7 @@ fn lifecycle_commands_and_tables() {
 
 #[test]
 fn the_process_sees_an_isolated_machine() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let out = d.berth(&[
         "run", "--rm", "--hostname", "box1", "-w", "/work", "-e", "FOO=bar", "busybox", "sh", "-c",
         "hostname; echo pid=$$; pwd; echo FOO=$FOO; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; \
@@ -394,7 +388,7 @@ fn the_process_sees_an_isolated_machine() {
 
 #[test]
 fn memory_and_pids_limits_hold_and_the_daemon_is_unaffected() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let oom = d.berth(&[
         "run",
         "--name",
@@ -446,7 +440,7 @@ fn memory_and_pids_limits_hold_and_the_daemon_is_unaffected() {
 
 #[test]
 fn bridge_ports_links_and_none() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     d.berth(&[
@@ -530,7 +524,7 @@ fn bridge_ports_links_and_none() {
 
 #[test]
 fn volumes_named_anonymous_and_binds() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     d.berth(&["volume", "create", "data"]).ok();
     d.berth(&[
         "run",
@@ -601,7 +595,7 @@ fn volumes_named_anonymous_and_binds() {
 
 #[test]
 fn containers_outlive_a_killed_daemon() {
-    let mut d = daemon_with_busybox();
+    let mut d = Daemon::with_busybox();
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     d.berth(&[
@@ -714,7 +708,7 @@ fn containers_outlive_a_killed_daemon() {
 
 #[test]
 fn the_docker_cli_drives_containers() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let vol = tempfile::tempdir().unwrap();
@@ -767,7 +761,7 @@ fn the_docker_cli_drives_containers() {
 
 #[test]
 fn env_files_image_volumes_and_restart_always() {
-    let mut d = daemon_with_busybox();
+    let mut d = Daemon::with_busybox();
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("app.env");
     std::fs::write(&env, "# a comment\nFROM_FILE=yes\n\nOVERRIDE=file\n").unwrap();
@@ -921,7 +915,7 @@ int main(void) {
 
 #[test]
 fn published_udp_ports() {
-    let mut d = daemon_with_busybox();
+    let mut d = Daemon::with_busybox();
     udp_echo_image(&d);
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()

@@ -4,15 +4,9 @@
 use berth_e2e::Daemon;
 use std::time::{Duration, Instant};
 
-fn daemon_with_busybox() -> Daemon {
-    let d = Daemon::start();
-    d.starter_image("busybox:latest");
-    d
-}
-
 #[test]
 fn stdin_and_terminals() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let r = d.berth_with_stdin(
         &["run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo end"],
         Some(b"line one\nline two\n"),
@@ -33,7 +27,7 @@ fn stdin_and_terminals() {
 
 #[test]
 fn exec_runs_in_the_container() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     d.berth(&[
         "run",
         "-d",
@@ -105,7 +99,7 @@ fn exec_runs_in_the_container() {
 
 #[test]
 fn attach_and_detach_keys() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     d.berth(&[
         "run",
         "-d",
@@ -162,7 +156,7 @@ fn at_terminal(d: &Daemon, command: &str) -> (i32, String) {
 
 #[test]
 fn the_docker_cli_at_a_terminal() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     let (code, out) = at_terminal(&d, "docker run -it --rm busybox sh -c 'tty; exit 3'");
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("/dev/pts/0"), "{out}");
@@ -180,7 +174,7 @@ fn the_docker_cli_at_a_terminal() {
 
 #[test]
 fn docker_logs_follow_and_attach() {
-    let d = daemon_with_busybox();
+    let d = Daemon::with_busybox();
     d.berth(&[
         "run",
         "-d",

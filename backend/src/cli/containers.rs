@@ -816,11 +816,7 @@ where
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_status(failed))
 }
 
 async fn post(client: &Client, path: String) -> Result<(), ClientError> {
@@ -1158,11 +1154,7 @@ pub async fn wait(client: &Client, a: WaitArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_status(failed))
 }
 
 #[derive(Debug, Args)]

@@ -453,11 +453,7 @@ pub async fn rmi(client: &Client, a: RmiArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_status(failed))
 }
 
 #[derive(Debug, Args)]
@@ -560,9 +556,5 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<ExitCode> {
         }
     }
     println!("{}", super::format::docker_json(&out)?);
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(super::exit_status(failed))
 }

@@ -282,6 +282,15 @@ pub fn main() -> ExitCode {
     code
 }
 
+/// Exit 1 when any item of a multi-item command failed (docker's rule).
+pub fn exit_status(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 pub fn error_text(e: &anyhow::Error) -> String {
     match e.downcast_ref::<ClientError>() {
         Some(c) => c.to_string(),

@@ -125,11 +125,7 @@ pub async fn run(client: &Client, cmd: VolumeCommand) -> Result<ExitCode> {
                 }
             }
             println!("{}", super::format::docker_json(&out)?);
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(super::exit_status(failed))
         }
         VolumeCommand::Rm(a) => {
             let mut failed = false;
@@ -151,11 +147,7 @@ pub async fn run(client: &Client, cmd: VolumeCommand) -> Result<ExitCode> {
                     }
                 }
             }
-            Ok(if failed {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(super::exit_status(failed))
         }
     }
 }

@@ -35,6 +35,7 @@ pub struct Session {
     _on_msg: Closure<dyn FnMut(MessageEvent)>,
     _on_data: Closure<dyn FnMut(String)>,
     _on_close: Closure<dyn FnMut(JsValue)>,
+    _on_open: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Drop for Session {
@@ -74,7 +75,8 @@ pub fn open(el: &web_sys::HtmlElement, path: &str, cols: u32, rows: u32) -> Resu
     ws.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
     let w = ws.clone();
     let on_data = Closure::<dyn FnMut(String)>::new(move |d: String| {
-        let _ = w.send_with_str(&d);
+        // Input goes as binary; text messages are resizes.
+        let _ = w.send_with_u8_array(d.as_bytes());
     });
     term.on_data(&on_data);
     let t = term.clone();
@@ -82,6 +84,24 @@ pub fn open(el: &web_sys::HtmlElement, path: &str, cols: u32, rows: u32) -> Resu
         t.write_str("\r\n[session ended]\r\n");
     });
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let w = ws.clone();
+    let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let _ = w.send_with_str(&format!(r#"{{"resize":[{rows},{cols}]}}"#));
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     term.focus();
-    Ok(Session { term, ws, _on_msg: on_msg, _on_data: on_data, _on_close: on_close })
+    Ok(Session { term, ws, _on_msg: on_msg, _on_data: on_data, _on_close: on_close, _on_open: on_open })
+}
+
+/// Columns that fit `el` (DejaVu Sans Mono at xterm's default size: about 9 px a column).
+pub fn columns_for(el: &web_sys::HtmlElement) -> u32 {
+    ((el.client_width().max(200) - 20) / 9).clamp(20, 300) as u32
+}
+
+impl Session {
+    /// Resizes the terminal here and the process's terminal there.
+    pub fn resize(&self, cols: u32, rows: u32) {
+        self.term.resize(cols, rows);
+        let _ = self.ws.send_with_str(&format!(r#"{{"resize":[{rows},{cols}]}}"#));
+    }
 }

@@ -438,6 +438,9 @@ fn dashboard_launches_a_container_and_runs_commands_in_its_terminal() {
     b.click(".term .xterm");
     b.type_keys("echo shell-$((2+3)) in $(hostname)\n");
     let rows = b.wait_text(".xterm-rows", "shell-5 in ");
+    // The page told the shell's terminal its size.
+    b.type_keys("stty size | sed s/^/size=/\n");
+    b.wait_text(".xterm-rows", "size=24 ");
     b.screenshot("terminal");
     let id = d.berth(&["ps", "-q"]).ok().trim().to_string();
     assert!(rows.contains(&id), "the exec runs in the container: {rows}");

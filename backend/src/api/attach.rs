@@ -123,11 +123,14 @@ pub async fn session(
     }
 }
 
-/// Runs a session over a WebSocket (the dashboard's terminal): binary or text
-/// messages are input; output goes out as binary messages.
+/// Runs a session over a WebSocket (the dashboard's terminal): binary
+/// messages are input, a text message `{"resize":[rows,cols]}` resizes the
+/// terminal (through the shim's socket at `socket`), other text is input;
+/// output goes out as binary messages.
 pub async fn websocket_session(
     ws: axum::extract::ws::WebSocket,
     shim: tokio::net::UnixStream,
+    socket: std::path::PathBuf,
     opts: AttachOptions,
 ) {
     use axum::extract::ws::Message;
@@ -158,7 +161,13 @@ pub async fn websocket_session(
         while let Some(Ok(m)) = ws_rx.next().await {
             let data: Vec<u8> = match m {
                 Message::Binary(b) => b.to_vec(),
-                Message::Text(t) => t.as_bytes().to_vec(),
+                Message::Text(t) => {
+                    if let Some((rows, cols)) = resize_message(t.as_str()) {
+                        let _ = resize(&socket, rows, cols).await;
+                        continue;
+                    }
+                    t.as_bytes().to_vec()
+                }
                 Message::Close(_) => break,
                 _ => continue,
             };
@@ -174,6 +183,16 @@ pub async fn websocket_session(
         _ = from_browser => {}
     }
     session_task.abort();
+}
+
+/// `{"resize":[rows,cols]}` → (rows, cols).
+fn resize_message(t: &str) -> Option<(u16, u16)> {
+    let v: serde_json::Value = serde_json::from_str(t).ok()?;
+    let r = v.get("resize")?.as_array()?;
+    Some((
+        u16::try_from(r.first()?.as_u64()?).ok()?,
+        u16::try_from(r.get(1)?.as_u64()?).ok()?,
+    ))
 }
 
 /// Sends a terminal size to a shim.
@@ -194,5 +213,7 @@ mod tests {
         assert_eq!(parse_detach_keys("").unwrap(), vec![0x10, 0x11]);
         assert_eq!(parse_detach_keys("ctrl-a,x").unwrap(), vec![1, b'x']);
         assert!(parse_detach_keys("ctrl-1").is_err());
+        assert_eq!(resize_message(r#"{"resize":[30,120]}"#), Some((30, 120)));
+        assert_eq!(resize_message("ls -l"), None);
     }
 }

@@ -626,7 +626,11 @@ pub async fn attach_ws(
     let sup = state.containers.clone();
     Ok(ws.on_upgrade(move |socket| async move {
         if let Some(shim) = sup.connect_attach(&c.id).await {
-            attach::websocket_session(socket, shim, opts).await;
+            let path = sup
+                .store
+                .dir(&c.id)
+                .join(crate::runtime::shim::ATTACH_SOCKET);
+            attach::websocket_session(socket, shim, path, opts).await;
         }
     }))
 }

@@ -197,7 +197,8 @@ pub async fn shell_ws(
                         crate::runtime::stdio::frame(crate::runtime::stdio::FRAME_RESIZE, &data);
                     let _ = shim.write_all(&frame).await;
                 }
-                attach::websocket_session(socket, shim, opts).await
+                let path = socket_of(sup.store.dir(&rec.container_id), &rec.id);
+                attach::websocket_session(socket, shim, path, opts).await
             }
             Ok(None) => {}
             Err(e) => {

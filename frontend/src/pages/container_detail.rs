@@ -133,7 +133,7 @@ fn Terminal(id: String, running: bool) -> impl IntoView {
         let Some(el) = host.get() else { return };
         session.update_value(|s| *s = None);
         el.set_inner_html("");
-        match terminal::open(&el, &path, 100, 24) {
+        match terminal::open(&el, &path, terminal::columns_for(&el), 24) {
             Ok(s) => {
                 session.set_value(Some(s));
                 set_error.set(None);
@@ -142,20 +142,29 @@ fn Terminal(id: String, running: bool) -> impl IntoView {
         }
     };
     let attach_path = format!("/containers/{id}/attach/ws?stdin=1");
-    let shell_path = format!("/berth/containers/{id}/shell/ws?cmd=sh&h=24&w=100");
-    let resize_id = id.clone();
+    let shell_path = format!("/berth/containers/{id}/shell/ws?cmd=sh");
     let (o1, o2) = (open, open);
-    on_cleanup(move || session.update_value(|s| *s = None));
+    // The terminal follows the window's width.
+    let listener = window_event_listener(leptos::ev::resize, move |_| {
+        if let Some(el) = host.get_untracked() {
+            let cols = terminal::columns_for(&el);
+            session.with_value(|s| {
+                if let Some(s) = s {
+                    s.resize(cols, 24);
+                }
+            });
+        }
+    });
+    on_cleanup(move || {
+        listener.remove();
+        session.update_value(|s| *s = None);
+    });
     view! {
         <div class="panel terminal-panel">
             <div class="panel-head">
                 <h2>"Terminal"</h2>
                 {running.then(|| view! {
-                    <button class="btn btn-quiet term-attach" on:click=move |_| {
-                        o1(attach_path.clone());
-                        let id = resize_id.clone();
-                        spawn_local(async move { let _ = api::post_empty(&format!("/containers/{id}/resize?h=24&w=100")).await; });
-                    }>"Attach"</button>
+                    <button class="btn btn-quiet term-attach" on:click=move |_| o1(attach_path.clone())>"Attach"</button>
                     <button class="btn btn-quiet term-shell" on:click=move |_| o2(shell_path.clone())>"Shell"</button>
                 })}
             </div>

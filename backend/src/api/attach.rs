@@ -195,6 +195,35 @@ fn resize_message(t: &str) -> Option<(u16, u16)> {
     ))
 }
 
+/// The answer to a hijacking request (attach, exec start): `101 UPGRADED`
+/// when the client asked to upgrade, with the stream's content type (raw for
+/// a terminal, multiplexed otherwise).
+pub fn hijack_response(wants_upgrade: bool, tty: bool) -> axum::response::Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    let mut res = axum::response::Response::new(axum::body::Body::empty());
+    if wants_upgrade {
+        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        res.headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("tcp"));
+    }
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(stream_content_type(tty)),
+    );
+    res
+}
+
+/// Raw for a terminal, multiplexed frames otherwise (attach, exec, logs).
+pub fn stream_content_type(tty: bool) -> &'static str {
+    if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    }
+}
+
 /// Sends a terminal size to a shim.
 pub async fn resize(sock: &std::path::Path, rows: u16, cols: u16) -> std::io::Result<()> {
     let mut s = crate::runtime::stdio::connect(sock).await?;

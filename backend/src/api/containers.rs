@@ -15,7 +15,7 @@ use crate::image::ImageError;
 use crate::timefmt;
 use axum::body::Body;
 use axum::extract::{Path, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -376,14 +376,6 @@ fn log_filter(p: &Params) -> ApiResult<LogFilter> {
     Ok(f)
 }
 
-fn stream_content_type(tty: bool) -> &'static str {
-    if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    }
-}
-
 /// What to stream from a container's log.
 struct LogStream {
     filter: LogFilter,
@@ -394,8 +386,6 @@ struct LogStream {
     first: Vec<logs::Entry>,
     /// Keep streaming new entries until the container stops.
     follow: bool,
-    /// For attach: a container not yet started is waited for.
-    wait_for_start: bool,
 }
 
 /// The log entries of `ls`, then (with `follow`) new ones until the
@@ -412,7 +402,6 @@ fn follow_log(
         mut offset,
         first,
         follow,
-        wait_for_start,
     } = ls;
     async_stream_lite(move |tx| async move {
         for e in first.iter().filter(|e| filter.accepts(e)) {
@@ -424,15 +413,6 @@ fn follow_log(
             return;
         }
         let mut rx = state.containers.store.subscribe();
-        let started_at = |s: &AppState| {
-            s.containers
-                .store
-                .get(&id)
-                .map(|c| c.state.started_at)
-                .unwrap_or_default()
-        };
-        let first_start = started_at(&state);
-        let mut waiting = wait_for_start;
         loop {
             // The live file was rotated away: start over on the new one.
             if std::fs::metadata(&path).map_or(0, |m| m.len()) < offset {
@@ -443,12 +423,6 @@ fn follow_log(
                 .store
                 .get(&id)
                 .is_ok_and(|c| c.is_running());
-            if waiting && (running || started_at(&state) != first_start) {
-                waiting = false;
-            }
-            if waiting && state.containers.store.get(&id).is_err() {
-                return;
-            }
             let (entries, next) = logs::read_from(&path, offset);
             offset = next;
             for e in entries.iter().filter(|e| filter.accepts(e)) {
@@ -456,7 +430,7 @@ fn follow_log(
                     return;
                 }
             }
-            if !running && !waiting {
+            if !running {
                 // One last read: the shim writes its final lines before it exits.
                 let (entries, _) = logs::read_from(&path, offset);
                 for e in entries.iter().filter(|e| filter.accepts(e)) {
@@ -520,11 +494,10 @@ pub async fn logs(state: State, Path(id): Path<String>, p: Params) -> ApiResult<
             offset,
             first,
             follow,
-            wait_for_start: false,
         },
     );
     Response::builder()
-        .header(header::CONTENT_TYPE, stream_content_type(tty))
+        .header(header::CONTENT_TYPE, attach::stream_content_type(tty))
         .body(Body::from_stream(stream))
         .map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -584,19 +557,10 @@ pub async fn attach(
         }
         let _ = io.shutdown().await;
     });
-    let mut res = Response::new(Body::empty());
-    if req.headers().contains_key(header::UPGRADE) {
-        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        res.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        res.headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("tcp"));
-    }
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(stream_content_type(opts_tty(&c))),
-    );
-    Ok(res)
+    Ok(attach::hijack_response(
+        req.headers().contains_key(header::UPGRADE),
+        c.config.tty,
+    ))
 }
 
 /// `GET /containers/{id}/attach/ws`: the container's streams over a
@@ -633,10 +597,6 @@ pub async fn attach_ws(
             attach::websocket_session(socket, shim, path, opts).await;
         }
     }))
-}
-
-fn opts_tty(c: &Container) -> bool {
-    c.config.tty
 }
 
 /// `POST /containers/{id}/resize?h=&w=`

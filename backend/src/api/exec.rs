@@ -8,9 +8,8 @@ use super::params::Params;
 use super::State;
 use crate::container::exec::{socket_of, ExecRequest};
 use crate::container::ContainerError;
-use axum::body::Body;
 use axum::extract::{Path, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -96,22 +95,7 @@ pub async fn start(state: State, Path(id): Path<String>, mut req: Request) -> Ap
             }
         }
     });
-    let mut res = Response::new(Body::empty());
-    if wants_upgrade {
-        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        res.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-        res.headers_mut()
-            .insert(header::UPGRADE, HeaderValue::from_static("tcp"));
-    }
-    let ct = if rec.request.tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    Ok(res)
+    Ok(attach::hijack_response(wants_upgrade, rec.request.tty))
 }
 
 pub async fn inspect(state: State, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -248,10 +248,7 @@ impl Supervisor {
         .map_err(|e| ContainerError::Io(e.to_string()))??;
         let (line, sock) = started;
         if let Some(rest) = line.strip_prefix("err ") {
-            let (code, msg) = rest
-                .split_once(' ')
-                .and_then(|(c, m)| Some((c.parse::<i32>().ok()?, m.to_string())))
-                .unwrap_or((126, rest.to_string()));
+            let (code, msg) = crate::runtime::shim::split_failure(rest, 126);
             self.execs.update(exec_id, |r| {
                 r.exit_code = Some(code);
                 r.running = false;

@@ -53,17 +53,8 @@ impl LogFilter {
         if tty {
             return payload;
         }
-        frame(e.stream, &payload)
+        crate::runtime::stdio::frame(e.stream, &payload)
     }
-}
-
-/// A multiplexed-stream frame: `[stream, 0, 0, 0, len (u32 BE)]` + payload.
-pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&[stream, 0, 0, 0]);
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(payload);
-    out
 }
 
 fn parse(line: &str) -> Option<Entry> {

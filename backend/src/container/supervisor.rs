@@ -340,10 +340,7 @@ impl Supervisor {
 
         let line = self.spawn_shim(dir)?;
         if let Some(rest) = line.strip_prefix("err ") {
-            let (code, msg) = rest
-                .split_once(' ')
-                .and_then(|(c, m)| Some((c.parse::<i32>().ok()?, m.to_string())))
-                .unwrap_or((125, rest.to_string()));
+            let (code, msg) = crate::runtime::shim::split_failure(rest, 125);
             self.store.update(id, |c| {
                 c.state.exit_code = code;
                 c.state.error = msg.clone();

@@ -115,10 +115,7 @@ fn run(cfg: &ExecConfig) -> Result<(), String> {
     }
     if !failure.is_empty() {
         let text = String::from_utf8_lossy(&failure).into_owned();
-        let (code, msg) = text
-            .split_once(' ')
-            .and_then(|(c, m)| Some((c.parse::<i32>().ok()?, m.to_string())))
-            .unwrap_or((126, text.clone()));
+        let (code, msg) = super::shim::split_failure(&text, 126);
         let _ = waitpid(child, None);
         let _ = std::fs::write(exit_path(&cfg.socket), code.to_string());
         report(&format!("err {code} {msg}"));

@@ -117,6 +117,14 @@ pub fn main(dir: &Path) -> i32 {
     }
 }
 
+/// Splits a failure report `CODE MESSAGE` (from the error pipe or a status
+/// line's `err …`), with `default` when there is no code.
+pub fn split_failure(text: &str, default: i32) -> (i32, String) {
+    text.split_once(' ')
+        .and_then(|(c, m)| Some((c.parse::<i32>().ok()?, m.to_string())))
+        .unwrap_or((default, text.to_string()))
+}
+
 /// Leaves the daemon: forks, and the parent (which the daemon waits for)
 /// returns its exit code; the child goes on in a new session (`None`).
 pub(super) fn detach() -> Option<i32> {
@@ -209,10 +217,7 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
     drop(errp_r);
     if !failure.is_empty() {
         let text = String::from_utf8_lossy(&failure).into_owned();
-        let (code, message) = text
-            .split_once(' ')
-            .and_then(|(c, m)| Some((c.parse::<i32>().ok()?, m.to_string())))
-            .unwrap_or((125, text.clone()));
+        let (code, message) = split_failure(&text, 125);
         let _ = waitpid(child, None);
         cgroup::remove(&cfg.id);
         record_exit(dir, code, false, &message)?;

@@ -108,11 +108,13 @@ impl Browser {
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string();
-                    let t = self
-                        .call("GET", &self.s(&format!("/element/{id}/text")), None)
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string();
+                    // An element may be replaced between finding and reading
+                    // it (a re-render): look again.
+                    let Ok(t) = self.try_call("GET", &self.s(&format!("/element/{id}/text")), None)
+                    else {
+                        continue;
+                    };
+                    let t = t.as_str().unwrap_or("").to_string();
                     if t.contains(needle) {
                         return t;
                     }
@@ -452,4 +454,48 @@ fn dashboard_launches_a_container_and_runs_commands_in_its_terminal() {
     b.click("tr.container-row .act-remove");
     b.wait_text(".empty", "No containers yet");
     assert!(d.berth(&["ps", "-aq"]).ok().trim().is_empty());
+}
+
+#[test]
+fn dashboard_launch_form_finds_an_image_in_a_registry_and_pulls_it_to_run() {
+    let reg = berth_e2e::registry::Registry::start(None);
+    let src = Daemon::start();
+    src.starter_image("busybox:latest");
+    let image = format!("{}/team/tool:7", reg.host());
+    src.berth(&["tag", "busybox", &image]).ok();
+    src.berth(&["push", "-q", &image]).ok();
+
+    let d = Daemon::start();
+    let b = Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers/new", d.port));
+    b.type_into("input[name=image]", &format!("{}/tool", reg.host()));
+    b.click("button.image-search");
+    b.wait_text(".image-results", &image);
+    b.click("button.image-choice");
+    b.type_into("input[name=name]", "fromsearch");
+    b.type_into(
+        "input[name=command]",
+        "sh -c 'echo pulled-then-ran; sleep 60'",
+    );
+    b.click("button.launch");
+    b.wait_text(".state-text", "running");
+    b.screenshot("launch-pulled");
+    assert!(
+        d.berth(&["images"])
+            .ok()
+            .contains(&format!("{}/team/tool", reg.host())),
+        "the form pulled the chosen image"
+    );
+    let logs = d.berth(&["logs", "fromsearch"]);
+    assert!(logs.ok().contains("pulled-then-ran"), "{}", logs.stdout);
+    d.berth(&["rm", "-f", "fromsearch"]).ok();
+
+    // A name that no registry has: the search says so.
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers/new", d.port));
+    b.type_into(
+        "input[name=image]",
+        &format!("{}/no-such-thing", reg.host()),
+    );
+    b.click("button.image-search");
+    b.wait_text(".image-results", "No image found by that name.");
 }

@@ -213,6 +213,15 @@ fn lifecycle_commands_and_tables() {
         "run", "-d", "--init", "--name", "initd", "busybox", "sleep", "60",
     ])
     .ok();
+    // Pid 1 names itself and holds no more than the container's capabilities.
+    let top = d.berth(&["exec", "initd", "ps"]);
+    assert!(
+        top.ok().contains("1 root     berth-init -- sleep 60"),
+        "{}",
+        top.stdout
+    );
+    let pid1_caps = d.berth(&["exec", "initd", "grep", "CapBnd", "/proc/1/status"]);
+    assert_eq!(pid1_caps.ok().trim(), "CapBnd:\t00000000a80425fb");
     let t0 = Instant::now();
     d.berth(&["stop", "-t", "8", "initd"]).ok();
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
@@ -358,6 +367,28 @@ fn the_process_sees_an_isolated_machine() {
         "/proc/self/status",
     ]);
     assert_eq!(unconfined.ok(), "Seccomp:\t0\n");
+    // The profile is an allow list with Docker's capability rules: a call
+    // that needs CAP_SYS_ADMIN (mount) is refused without it and allowed
+    // with it.
+    let mount = "mkdir -p /m && mount -t tmpfs none /m && echo mounted";
+    let no_admin = d.berth(&["run", "--rm", "busybox", "sh", "-c", mount]);
+    assert_ne!(no_admin.code, 0);
+    assert!(
+        no_admin.stderr.contains("permission denied"),
+        "{}",
+        no_admin.stderr
+    );
+    let admin = d.berth(&[
+        "run",
+        "--rm",
+        "--cap-add",
+        "SYS_ADMIN",
+        "busybox",
+        "sh",
+        "-c",
+        mount,
+    ]);
+    assert_eq!(admin.ok(), "mounted\n");
 
     // An image a container uses stays.
     d.berth(&["create", "--name", "holder", "busybox", "true"])

@@ -37,7 +37,12 @@ enum Command {
     Daemon(DaemonArgs),
     /// The per-container shim (started by the daemon)
     #[command(hide = true)]
-    Shim { dir: PathBuf },
+    Shim {
+        /// Start ahead of time and wait for a container directory on stdin
+        #[arg(long)]
+        spare: bool,
+        dir: Option<PathBuf>,
+    },
     /// The shim of an exec (started by the daemon)
     #[command(hide = true, name = "shim-exec")]
     ShimExec { config: PathBuf },
@@ -222,8 +227,16 @@ struct DaemonArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Before any thread exists: the shims fork.
-    if let Command::Shim { dir } = &cli.command {
-        return ExitCode::from(crate::runtime::shim::main(dir).clamp(0, 255) as u8);
+    if let Command::Shim { spare, dir } = &cli.command {
+        let code = match dir {
+            Some(dir) if !spare => crate::runtime::shim::main(dir),
+            None if *spare => crate::runtime::shim::spare_main(),
+            _ => {
+                eprintln!("berth shim: give either DIR or --spare");
+                125
+            }
+        };
+        return ExitCode::from(code.clamp(0, 255) as u8);
     }
     if let Command::ShimExec { config } = &cli.command {
         return ExitCode::from(crate::runtime::exec::main(config).clamp(0, 255) as u8);

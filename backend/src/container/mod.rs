@@ -2,7 +2,8 @@
 //! creation from an image and a ContainerCreate request (`create`), mounts and
 //! volumes (`mounts`, `volumes`), the lifecycle — start through the shim,
 //! stop, kill, exit monitoring, restart policies, recovery after a daemon
-//! restart (`supervisor`) — and the json-file logs (`logs`). Knows nothing of
+//! restart (`supervisor`), the spare shim kept ready for fast starts (`spare`)
+//! — and the json-file logs (`logs`). Knows nothing of
 //! HTTP; the runtime below it is `crate::runtime`.
 
 pub mod create;
@@ -11,6 +12,7 @@ pub mod logs;
 pub mod model;
 pub mod mounts;
 pub mod names;
+pub mod spare;
 pub mod store;
 pub mod supervisor;
 pub mod volumes;

@@ -45,6 +45,8 @@ pub struct Supervisor {
     pub volumes: Arc<VolumeStore>,
     /// The `berth` binary that runs shims.
     exe: PathBuf,
+    /// A shim started ahead of the next container start.
+    spares: super::spare::SpareShims,
     events: broadcast::Sender<ContainerEvent>,
     pub bridge: crate::network::Bridge,
     proxies: crate::network::proxy::Proxies,
@@ -72,6 +74,7 @@ impl Supervisor {
             store,
             images,
             volumes,
+            spares: super::spare::SpareShims::new(exe.clone()),
             exe,
             events: broadcast::channel(256).0,
             removed_exits: Default::default(),
@@ -115,9 +118,15 @@ impl Supervisor {
         }
         let this = self.clone();
         let id = c.id.clone();
-        let started = tokio::task::spawn_blocking(move || this.start_blocking(&id))
-            .await
-            .map_err(blocking_err)?;
+        let started = tokio::task::spawn_blocking(move || {
+            let started = this.start_blocking(&id);
+            // Ready for the next start, once this one is answered.
+            let this = this.clone();
+            std::thread::spawn(move || this.spares.refill());
+            started
+        })
+        .await
+        .map_err(blocking_err)?;
         match started {
             Ok((state, c, bound)) => {
                 if let Some(ep) = &c.network.endpoint {
@@ -335,7 +344,7 @@ impl Supervisor {
         };
         let bytes =
             serde_json::to_vec_pretty(&shim).map_err(|e| ContainerError::Io(e.to_string()))?;
-        crate::fsutil::write_atomic(&dir.join(SHIM_FILE), &bytes)
+        crate::fsutil::replace_file(&dir.join(SHIM_FILE), &bytes)
             .map_err(|e| ContainerError::io("write shim config", e))?;
 
         let line = self.spawn_shim(dir)?;
@@ -361,8 +370,12 @@ impl Supervisor {
         Ok(state)
     }
 
-    /// Runs `berth shim DIR` and returns its status line.
+    /// Starts the container in `dir` on the spare shim, or on a new
+    /// `berth shim DIR`, and returns the shim's status line.
     fn spawn_shim(&self, dir: &Path) -> Result<String, ContainerError> {
+        if let Some(started) = self.spares.start(dir) {
+            return started.map_err(ContainerError::Io);
+        }
         let mut child = std::process::Command::new(&self.exe)
             .arg("shim")
             .arg(dir)
@@ -867,9 +880,12 @@ impl Supervisor {
     /// After a daemon start: watch shims that still run, record the exits of
     /// those that ended, and start `always` containers that are down.
     pub fn recover(self: &Arc<Self>) {
+        cgroup::remove_stale_spares();
+        let this = self.clone();
+        std::thread::spawn(move || this.spares.refill());
         for c in self.store.list() {
             if c.is_running() {
-                if shim_alive(c.state.shim_pid, &c.id) {
+                if shim_alive(c.state.shim_pid, &c.id, &self.store.dir(&c.id)) {
                     tracing::info!(id = %c.short_id(), "container still running; watching it again");
                     self.republish(&c);
                     self.watch(c.id.clone(), c.state.shim_pid);
@@ -1068,10 +1084,14 @@ pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, ContainerError>
 }
 
 /// Whether `pid` is the shim of container `id` (not a reused pid).
-fn shim_alive(pid: i32, id: &str) -> bool {
+/// Whether `pid` is still the shim of the container in `dir`: a shim works
+/// in its container's directory (a spare shim's command line does not name
+/// the container), and an older one named it on its command line.
+fn shim_alive(pid: i32, id: &str, dir: &Path) -> bool {
     pid > 0
-        && std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(id))
+        && (std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == dir)
+            || std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(id)))
 }
 
 /// Resolves when process `pid` has ended (pidfd; polling as a fallback).

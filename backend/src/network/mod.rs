@@ -4,9 +4,11 @@
 //! (`proxy`). Berth never turns on IP forwarding and adds no NAT: containers
 //! reach each other and the host, and nothing is routed off the machine.
 //!
-//! The kernel objects are made with iproute2's `ip`, whose commands are
-//! plain and whose errors name what failed.
+//! The bridge itself is made once with iproute2's `ip`; the per-container
+//! objects are made in-process over rtnetlink (`netlink`), which keeps a
+//! container start free of helper processes.
 
+pub mod netlink;
 pub mod proxy;
 
 use serde::{Deserialize, Serialize};
@@ -43,37 +45,6 @@ pub struct Bridge {
     alloc: Mutex<()>,
     /// The bridge was checked (and made) since the daemon started.
     ready: std::sync::atomic::AtomicBool,
-}
-
-/// Runs `ip [pre…] -batch -` with one command per line (one process for many).
-fn ip_batch(pre: &[&str], lines: &[String]) -> Result<(), String> {
-    use std::io::Write;
-    let mut child = Command::new("ip")
-        .args(pre)
-        .args(["-batch", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("run ip (iproute2): {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(lines.join("\n").as_bytes())
-            .map_err(|e| format!("ip -batch: {e}"))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("ip -batch: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {} -batch ({}): {}",
-            pre.join(" "),
-            lines.join("; "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -175,34 +146,24 @@ impl Bridge {
             .ok_or_else(|| format!("no free address left on bridge {}", self.name))?;
         let ns = netns_name(id);
         let host_veth = format!("veth{}", &id[..8]);
-        if std::path::Path::new("/run/netns").join(&ns).exists() {
-            let _ = ip(&["netns", "del", &ns]);
-        }
-        // Two processes: the host side, then the inside of the namespace.
-        let setup = || -> Result<(), String> {
-            ip_batch(
-                &[],
-                &[
-                    format!("netns add {ns}"),
-                    format!("link add {host_veth} type veth peer name eth0 netns {ns}"),
-                    format!("link set {host_veth} master {} up", self.name),
-                ],
-            )?;
-            ip_batch(
-                &["-n", &ns],
-                &[
-                    format!("addr add {addr}/{} dev eth0", self.prefix_len),
-                    "link set eth0 up".to_string(),
-                    "link set lo up".to_string(),
-                    format!("route add default via {}", self.gateway),
-                ],
-            )
+        netlink::delete_netns(&ns)?;
+        // Left from this container's last run while the kernel still tears
+        // its old namespace down.
+        netlink::delete_link(&host_veth)?;
+        let setup = || -> Result<PathBuf, String> {
+            let path = netlink::create_netns(&ns)?;
+            netlink::add_veth_to_bridge(&host_veth, "eth0", &path, &self.name)?;
+            netlink::configure_inside(&path, "eth0", addr, self.prefix_len, self.gateway)?;
+            Ok(path)
         };
-        if let Err(e) = setup() {
-            let _ = ip(&["netns", "del", &ns]);
-            let _ = ip(&["link", "del", &host_veth]);
-            return Err(e);
-        }
+        let netns = match setup() {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = netlink::delete_netns(&ns);
+                let _ = netlink::delete_link(&host_veth);
+                return Err(e);
+            }
+        };
         let mac = std::fs::read_to_string(format!("/sys/class/net/{host_veth}/address"))
             .unwrap_or_default();
         Ok(Endpoint {
@@ -210,23 +171,17 @@ impl Bridge {
             gateway: self.gateway,
             prefix_len: self.prefix_len,
             mac_address: mac.trim().to_string(),
-            netns: PathBuf::from("/run/netns").join(&ns),
+            netns,
             host_veth,
         })
     }
 }
 
-/// Removes a container's namespace (and with it the veth pair).
+/// Removes a container's namespace; the kernel then removes the veth pair
+/// in the background.
 pub fn detach(id: &str) {
-    let ns = netns_name(id);
-    if std::path::Path::new("/run/netns").join(&ns).exists() {
-        if let Err(e) = ip(&["netns", "del", &ns]) {
-            tracing::warn!(%id, error = %e, "network namespace removal");
-        }
-    }
-    let veth = format!("veth{}", &id[..8]);
-    if std::path::Path::new("/sys/class/net").join(&veth).exists() {
-        let _ = ip(&["link", "del", &veth]);
+    if let Err(e) = netlink::delete_netns(&netns_name(id)) {
+        tracing::warn!(%id, error = %e, "network namespace removal");
     }
 }
 

@@ -41,6 +41,50 @@ pub fn create(id: &str, limits: &Limits) -> Result<Cgroup, String> {
         .map_err(|e| format!("create cgroup {}: {e}", name(id)))
 }
 
+/// Renames cgroup `from` to `to` (both under `berth/`) in every hierarchy,
+/// processes and all; cgroup v1 allows this, v2 does not (an error then).
+pub fn rename(from: &str, to: &str) -> Result<(), String> {
+    let cg = load(from);
+    let mut done: Vec<std::path::PathBuf> = Vec::new();
+    for sub in cg.subsystems() {
+        let path = sub.to_controller().path().to_path_buf();
+        if done.contains(&path) {
+            continue; // co-mounted controllers share a directory
+        }
+        let target = path.with_file_name(to);
+        if let Err(e) = std::fs::rename(&path, &target) {
+            for moved in done {
+                let _ = std::fs::rename(moved.with_file_name(to), moved);
+            }
+            return Err(format!("rename cgroup {} to {to}: {e}", path.display()));
+        }
+        done.push(path);
+    }
+    Ok(())
+}
+
+/// Removes the spare cgroups (`berth/spare-PID`) of spare shims that are
+/// gone; a live spare's cgroup is not empty and stays.
+pub fn remove_stale_spares() {
+    let probe = load("spare-probe");
+    let Some(parent) = probe
+        .subsystems()
+        .first()
+        .and_then(|s| s.to_controller().path().parent().map(|p| p.to_path_buf()))
+    else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("spare-") {
+            remove(&name);
+        }
+    }
+}
+
 /// Moves process `pid` into the cgroup.
 pub fn add(cg: &Cgroup, pid: i32) -> Result<(), String> {
     cg.add_task_by_tgid(CgroupPid::from(pid as u64))

@@ -88,11 +88,6 @@ fn setup_and_exec(
         };
     }
     unshare(flags).ctx(|| "unshare namespaces".into())?;
-    let mut b = [0u8; 1];
-    match nix::unistd::read(io.sync_read.as_raw_fd(), &mut b) {
-        Ok(1) => {}
-        _ => return Err(fail("the shim went away before start")),
-    }
     if flags.contains(CloneFlags::CLONE_NEWNET) {
         loopback_up()?;
     }
@@ -142,6 +137,13 @@ fn setup_and_exec(
         .process()
         .clone()
         .ok_or_else(|| fail("spec has no process"))?;
+    // The file system is ready; the shim says go once this process is in
+    // its cgroup (and an attach that was asked for is connected).
+    let mut b = [0u8; 1];
+    match nix::unistd::read(io.sync_read.as_raw_fd(), &mut b) {
+        Ok(1) => {}
+        _ => return Err(fail("the shim went away before start")),
+    }
     set_stdio(&io.stdio)?;
     let cwd = process.cwd();
     std::fs::create_dir_all(cwd).ctx(|| format!("create working directory {}", cwd.display()))?;
@@ -157,7 +159,11 @@ fn setup_and_exec(
         .collect();
     let user = process.user();
     if shim.init {
-        run_as_init(io.err_write.as_raw_fd())?;
+        run_as_init(
+            io.err_write.as_raw_fd(),
+            process.args().as_deref().unwrap_or_default(),
+            &keep,
+        )?;
     }
     become_process(&Identity {
         uid: user.uid(),
@@ -184,8 +190,13 @@ extern "C" fn forward_signal(sig: libc::c_int) {
 
 /// `--init`: forks; the child returns to become the container's process,
 /// while this process stays pid 1, passes signals on, reaps orphans and
-/// exits with the child's status (as tini does).
-fn run_as_init(err_write: std::os::fd::RawFd) -> Result<(), InitError> {
+/// exits with the child's status (as tini does). Pid 1 shows as
+/// `berth-init -- COMMAND` and keeps only the container's capabilities.
+fn run_as_init(
+    err_write: std::os::fd::RawFd,
+    args: &[String],
+    capabilities: &[String],
+) -> Result<(), InitError> {
     // SAFETY: single-threaded; the child continues to execve.
     match unsafe { nix::unistd::fork() }.ctx(|| "fork the init's child".into())? {
         nix::unistd::ForkResult::Child => Ok(()),
@@ -195,6 +206,9 @@ fn run_as_init(err_write: std::os::fd::RawFd) -> Result<(), InitError> {
             // SAFETY: closing our copy of the error pipe.
             unsafe { libc::close(err_write) };
             INIT_CHILD.store(child.as_raw(), std::sync::atomic::Ordering::Relaxed);
+            name_init(args);
+            caps::limit_bounding_set(capabilities).ctx(|| "drop capabilities".into())?;
+            caps::set_process_caps(capabilities).ctx(|| "set capabilities".into())?;
             for sig in [
                 libc::SIGTERM,
                 libc::SIGINT,
@@ -227,6 +241,50 @@ fn run_as_init(err_write: std::os::fd::RawFd) -> Result<(), InitError> {
             }
         }
     }
+}
+
+/// Shows this process as `berth-init -- ARGS…` in `ps` and `top`: its
+/// name, and its command line rewritten in place (as setproctitle does),
+/// cut to the length of the shim's command line it inherited.
+fn name_init(args: &[String]) {
+    // SAFETY: prctl with a NUL-terminated name.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_NAME,
+            c"berth-init".as_ptr() as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    // arg_start and arg_end are fields 48 and 49 of /proc/self/stat.
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    let Some((_, after_name)) = stat.rsplit_once(')') else {
+        return;
+    };
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let (Some(Ok(start)), Some(Ok(end))) = (
+        fields.get(45).map(|f| f.parse::<usize>()),
+        fields.get(46).map(|f| f.parse::<usize>()),
+    ) else {
+        return;
+    };
+    if end <= start + 1 {
+        return;
+    }
+    let mut line = b"berth-init\0--\0".to_vec();
+    for a in args {
+        line.extend_from_slice(a.as_bytes());
+        line.push(0);
+    }
+    let room = end - start - 1; // the last byte stays NUL
+    line.truncate(room);
+    line.resize(room, 0);
+    // SAFETY: [start, end) is this process's own argument area on its
+    // stack, which nothing else reads once the process runs.
+    unsafe { std::ptr::copy_nonoverlapping(line.as_ptr(), start as *mut u8, room) };
 }
 
 /// Who the process runs as and what it runs.
@@ -271,7 +329,7 @@ pub fn become_process(who: &Identity) -> Result<std::convert::Infallible, InitEr
         }
     }
     if who.seccomp {
-        super::seccomp::install().ctx(|| "install the seccomp filter".into())?;
+        super::seccomp::install(&who.capabilities).ctx(|| "install the seccomp filter".into())?;
     }
     exec(&who.args, &who.env)
 }

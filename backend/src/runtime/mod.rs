@@ -11,6 +11,7 @@ pub mod init;
 pub mod jsonlog;
 pub mod rootpath;
 pub mod seccomp;
+pub mod seed;
 pub mod shim;
 pub mod spec;
 pub mod stdio;

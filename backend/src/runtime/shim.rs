@@ -11,6 +11,7 @@
 
 use super::cgroup::{self, Limits};
 use super::init::{self, InitIo};
+use super::seed::Seed;
 use super::stdio;
 use crate::timefmt;
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -77,17 +78,19 @@ pub struct ExitRecord {
     pub error: String,
 }
 
+/// Reads a container's runtime spec and shim configuration from `dir`.
+pub(super) fn load(dir: &Path) -> Result<(Spec, ShimConfig), String> {
+    let spec = Spec::load(dir.join(SPEC_FILE)).map_err(|e| format!("read spec: {e}"))?;
+    let cfg: ShimConfig = serde_json::from_slice(
+        &std::fs::read(dir.join(SHIM_FILE)).map_err(|e| format!("read shim config: {e}"))?,
+    )
+    .map_err(|e| format!("shim config: {e}"))?;
+    Ok((spec, cfg))
+}
+
 /// `berth shim DIR`: returns the process exit code.
 pub fn main(dir: &Path) -> i32 {
-    let loaded = (|| -> Result<(Spec, ShimConfig), String> {
-        let spec = Spec::load(dir.join(SPEC_FILE)).map_err(|e| format!("read spec: {e}"))?;
-        let cfg: ShimConfig = serde_json::from_slice(
-            &std::fs::read(dir.join(SHIM_FILE)).map_err(|e| format!("read shim config: {e}"))?,
-        )
-        .map_err(|e| format!("shim config: {e}"))?;
-        Ok((spec, cfg))
-    })();
-    let (spec, cfg) = match loaded {
+    let (spec, cfg) = match load(dir) {
         Ok(x) => x,
         Err(e) => {
             println!("err 125 {e}");
@@ -97,6 +100,47 @@ pub fn main(dir: &Path) -> i32 {
     if let Some(code) = detach() {
         return code;
     }
+    serve(dir, &spec, &cfg, None)
+}
+
+/// `berth shim --spare`: detaches, plants a seed in a spare cgroup, then
+/// waits for a container directory on stdin and starts that container as
+/// `berth shim DIR` would (see `seed`). End of input ends it unused.
+pub fn spare_main() -> i32 {
+    if let Some(code) = detach() {
+        return code;
+    }
+    // SAFETY: prctl with integer arguments. Init, forked by the seed,
+    // becomes this process's child when the seed exits.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let seed = super::seed::Seed::plant()
+        .map_err(|e| eprintln!("shim: no seed, starting without one: {e}"))
+        .ok();
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+        if let Some(s) = seed {
+            s.discard();
+        }
+        return 0;
+    }
+    let dir = PathBuf::from(line.trim_end());
+    match load(&dir) {
+        Ok((spec, cfg)) => serve(&dir, &spec, &cfg, seed),
+        Err(e) => {
+            if let Some(s) = seed {
+                s.discard();
+            }
+            report(&format!("err 125 {e}"));
+            125
+        }
+    }
+}
+
+/// The shim's life once detached: logs to `shim.log`, runs the container
+/// and records how it ended.
+fn serve(dir: &Path, spec: &Spec, cfg: &ShimConfig, seed: Option<Seed>) -> i32 {
+    // The daemon knows its shims again by this (see `Supervisor::recover`).
+    let _ = std::env::set_current_dir(dir);
     let shim_log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -106,7 +150,7 @@ pub fn main(dir: &Path) -> i32 {
     }
     let _ = std::fs::remove_file(dir.join(EXIT_FILE));
     let _ = std::fs::remove_file(dir.join(STATE_FILE));
-    match run(dir, &spec, &cfg) {
+    match run(dir, spec, cfg, seed) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("shim: {e}");
@@ -147,6 +191,11 @@ pub(super) fn report(line: &str) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+    release_daemon_pipes();
+}
+
+/// Points stdin and stdout at /dev/null: the daemon's pipes are let go.
+pub(super) fn release_daemon_pipes() {
     if let Ok(null) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -161,8 +210,16 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))
 }
 
-fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
-    let cg = cgroup::create(&cfg.id, &cfg.limits)?;
+fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig, seed: Option<Seed>) -> Result<i32, String> {
+    // A seed already sits in a cgroup: take that one over, or let it go.
+    let seed = seed.and_then(|mut s| match s.claim_cgroup(&cfg.id) {
+        Ok(()) => Some(s),
+        Err(e) => {
+            eprintln!("shim: starting without the seed: {e}");
+            s.discard();
+            None
+        }
+    });
     let tty = spec
         .process()
         .as_ref()
@@ -177,32 +234,53 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig) -> Result<i32, String> {
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Pid));
-    if new_pid_ns {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)
-            .map_err(|e| format!("new pid namespace: {e}"))?;
-    }
-    // SAFETY: single-threaded; the child sets up and execs or _exits.
-    let child = match unsafe { fork() }.map_err(|e| format!("fork init: {e}"))? {
-        ForkResult::Child => {
-            drop((pending_io, listener, sync_w, errp_r));
-            init::run(
-                spec,
-                cfg,
-                InitIo {
-                    sync_read: sync_r,
-                    err_write: errp_w,
-                    stdio: child_io,
-                },
-            )
+    let child = match seed {
+        Some(seed) => {
+            let io = InitIo {
+                sync_read: sync_r,
+                err_write: errp_w,
+                stdio: child_io,
+            };
+            let child = seed.sprout(dir, new_pid_ns, io)?;
+            // Limits now that the seed is gone (a pids limit counts it).
+            if let Err(e) = cgroup::create(&cfg.id, &cfg.limits) {
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+                let _ = waitpid(child, None);
+                return Err(e);
+            }
+            child
         }
-        ForkResult::Parent { child } => child,
+        None => {
+            let cg = cgroup::create(&cfg.id, &cfg.limits)?;
+            if new_pid_ns {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)
+                    .map_err(|e| format!("new pid namespace: {e}"))?;
+            }
+            // SAFETY: single-threaded; the child sets up and execs or _exits.
+            let child = match unsafe { fork() }.map_err(|e| format!("fork init: {e}"))? {
+                ForkResult::Child => {
+                    drop((pending_io, listener, sync_w, errp_r));
+                    init::run(
+                        spec,
+                        cfg,
+                        InitIo {
+                            sync_read: sync_r,
+                            err_write: errp_w,
+                            stdio: child_io,
+                        },
+                    )
+                }
+                ForkResult::Parent { child } => child,
+            };
+            drop((child_io, sync_r, errp_w));
+            if let Err(e) = cgroup::add(&cg, child.as_raw()) {
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+                let _ = waitpid(child, None);
+                return Err(e);
+            }
+            child
+        }
     };
-    drop((child_io, sync_r, errp_w));
-    if let Err(e) = cgroup::add(&cg, child.as_raw()) {
-        let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
-        let _ = waitpid(child, None);
-        return Err(e);
-    }
     let first = if cfg.wait_attach {
         stdio::first_client(&listener, std::time::Duration::from_secs(10))
     } else {

@@ -1,10 +1,12 @@
-//! The launch form: image, name, command, environment, ports, volumes,
-//! links, auto-remove, terminal and stdin, restart policy and limits. It
-//! creates and starts the container through the Engine API, then opens the
+//! The launch form: image (local tags as suggestions, and a search of the
+//! registries), name, command, environment, ports, volumes, links,
+//! auto-remove, terminal and stdin, restart policy and limits. It creates
+//! and starts the container through the Engine API, pulling the image
+//! first when it is not here (as `docker run` does), then opens the
 //! container's page.
 
 use crate::api;
-use berth_types::ImageSummary;
+use berth_types::{ImageSummary, SearchResult};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
@@ -54,6 +56,42 @@ fn bytes(s: &str) -> Result<i64, String> {
     num.parse::<f64>().map(|n| (n * mult as f64) as i64).map_err(|_| format!("invalid memory limit: {s:?}"))
 }
 
+/// `repo[:tag]` or `repo@digest` → the `fromImage` and `tag` of a pull.
+fn pull_parts(image: &str) -> (String, String) {
+    if image.contains('@') {
+        return (image.to_string(), String::new());
+    }
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), tag.to_string()),
+        _ => (image.to_string(), "latest".to_string()),
+    }
+}
+
+/// Creates the container; an image that is not here is pulled first, with
+/// the pull's progress shown in `status`.
+async fn create_pulling(path: &str, body: &Value, image: &str, status: WriteSignal<Option<String>>) -> Result<Value, String> {
+    match api::post_json::<_, Value>(path, body).await {
+        Err(e) if e.starts_with("No such image") => {
+            let (from, tag) = pull_parts(image);
+            status.set(Some(format!("Pulling {image}…")));
+            let pull = format!("/images/create?fromImage={}&tag={}", api::escape(&from), api::escape(&tag));
+            let pulled = api::post_stream(&pull, |m| {
+                if let Some(s) = m.status {
+                    status.set(Some(match m.id {
+                        Some(id) => format!("{id}: {s}"),
+                        None => s,
+                    }));
+                }
+            })
+            .await;
+            status.set(None);
+            pulled.map_err(|e| format!("pull {image}: {e}"))?;
+            api::post_json(path, body).await
+        }
+        r => r,
+    }
+}
+
 #[derive(Clone, Copy)]
 struct PortRow {
     host: RwSignal<String>,
@@ -86,7 +124,24 @@ pub fn LaunchPage() -> impl IntoView {
     let cpus = RwSignal::new(String::new());
     let (error, set_error) = signal(None::<String>);
     let (busy, set_busy) = signal(false);
+    let (progress, set_progress) = signal(None::<String>);
+    let found = RwSignal::new(None::<Result<Vec<SearchResult>, String>>);
+    let searching = RwSignal::new(false);
     let navigate = use_navigate();
+    let search = move |_| {
+        let term = image.get_untracked().trim().to_string();
+        if term.is_empty() {
+            found.set(Some(Err("Type a name to search for, e.g. busybox or 127.0.0.1:5000/team".into())));
+            return;
+        }
+        found.set(None);
+        searching.set(true);
+        spawn_local(async move {
+            let r = api::get::<Vec<SearchResult>>(&format!("/images/search?term={}", api::escape(&term))).await;
+            searching.set(false);
+            found.set(Some(r));
+        });
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -170,7 +225,8 @@ pub fn LaunchPage() -> impl IntoView {
                 format!("/containers/create?name={}", api::escape(n.trim()))
             };
             let r: Result<String, String> = async {
-                let v: Value = api::post_json(&path, &body).await?;
+                let wanted = body["Image"].as_str().unwrap_or_default().to_string();
+                let v = create_pulling(&path, &body, &wanted, set_progress).await?;
                 let id = v["Id"].as_str().unwrap_or_default().to_string();
                 api::post_empty(&format!("/containers/{id}/start")).await?;
                 Ok(id)
@@ -189,8 +245,28 @@ pub fn LaunchPage() -> impl IntoView {
         <div class="page-head"><h1>"Run a container"</h1></div>
         <form class="panel launch-form" on:submit=submit>
             <label>"Image"
-                <input name="image" list="local-images" required placeholder="busybox:latest" prop:value=image on:input=move |e| image.set(event_target_value(&e))/>
+                <div class="row">
+                    <input name="image" class="grow" list="local-images" required placeholder="busybox:latest, or 127.0.0.1:5000/team/app:1" prop:value=image on:input=move |e| image.set(event_target_value(&e))/>
+                    <button type="button" class="btn image-search" on:click=search>"Search registries"</button>
+                </div>
             </label>
+            {move || searching.get().then(|| view! { <p class="muted image-results">"Searching…"</p> })}
+            {move || found.get().map(|r| match r {
+                Err(e) => view! { <p class="error">{e}</p> }.into_any(),
+                Ok(list) if list.is_empty() => view! { <p class="muted image-results">"No image found by that name."</p> }.into_any(),
+                Ok(list) => view! {
+                    <div class="image-results">
+                        {list.into_iter().map(|r| {
+                            let choice = format!("{}:{}", r.name, crate::pages::search::default_tag(&r));
+                            let shown = choice.clone();
+                            view! {
+                                <button type="button" class="btn image-choice" title=r.description.clone()
+                                    on:click=move |_| { image.set(choice.clone()); found.set(None); }>{shown}</button>
+                            }
+                        }).collect_view()}
+                    </div>
+                }.into_any(),
+            })}
             <datalist id="local-images">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
@@ -251,6 +327,7 @@ pub fn LaunchPage() -> impl IntoView {
             </div>
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
             <button class="btn launch" type="submit" disabled=busy>{move || if busy.get() { "Starting…" } else { "Run" }}</button>
+            {move || progress.get().map(|p| view! { <p class="muted pull-progress mono">{p}</p> })}
         </form>
     }
 }

@@ -51,7 +51,7 @@ impl Pull {
 }
 
 /// The tag to pull for a result: the first listed by the registry, else `latest`.
-fn default_tag(r: &SearchResult) -> String {
+pub fn default_tag(r: &SearchResult) -> String {
     r.description
         .strip_prefix("tags: ")
         .and_then(|t| t.split(", ").next())

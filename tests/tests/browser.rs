@@ -499,3 +499,38 @@ fn dashboard_launch_form_finds_an_image_in_a_registry_and_pulls_it_to_run() {
     b.click("button.image-search");
     b.wait_text(".image-results", "No image found by that name.");
 }
+
+#[test]
+fn dashboard_shows_a_containers_changes_and_commits_them() {
+    let d = Daemon::with_busybox();
+    d.berth(&[
+        "run",
+        "--name",
+        "edited",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /srv/site; echo hi > /srv/site/index.html; rm /bin/true",
+    ])
+    .ok();
+    let b = Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers/edited", d.port));
+    let tree = b.wait_text(".changes-tree", "index.html");
+    for line in ["A srv", "A site", "A index.html", "C bin", "D true"] {
+        assert!(tree.contains(line), "{line:?} in {tree}");
+    }
+    b.type_into("input[name=commit-repo]", "site:v1");
+    b.type_into("input[name=commit-author]", "Web Tester");
+    b.type_into("input[name=commit-message]", "from the dashboard");
+    b.click("button.commit-btn");
+    b.wait_text(".commit-done", "Committed: ");
+    b.screenshot("changes-commit");
+    b.click(".commit-done a");
+    let history = b.wait_text(".history-table", "from the dashboard");
+    assert!(history.contains("mkdir -p /srv/site"), "{history}");
+    assert_eq!(
+        d.berth(&["run", "--rm", "site:v1", "cat", "/srv/site/index.html"])
+            .ok(),
+        "hi\n"
+    );
+}

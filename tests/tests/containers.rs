@@ -448,7 +448,10 @@ fn memory_and_pids_limits_hold_and_the_daemon_is_unaffected() {
         "busybox",
         "sh",
         "-c",
-        "b() { b | b & }; b; sleep 30",
+        // The bomb runs in a subshell; pid 1 becomes sleep without another
+        // fork, which would fail once the bomb holds every pid (and a shell
+        // whose fork fails exits).
+        "(b() { b | b & }; b) & exec sleep 30",
     ])
     .ok();
     std::thread::sleep(Duration::from_secs(2));

@@ -4,6 +4,7 @@
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
 pub mod attach;
+pub mod commit;
 pub mod containers;
 pub mod distribution;
 pub mod error;
@@ -108,6 +109,8 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/json", get(containers::inspect))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/top", get(containers::top))
+        .route("/containers/{id}/changes", get(commit::changes))
+        .route("/commit", post(commit::commit))
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(containers::restart))

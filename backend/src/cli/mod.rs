@@ -2,6 +2,7 @@
 //! docker-style client of the API, with docker's verbs (both the short form
 //! and the `image …` management form), flags, tables and exit codes.
 
+pub mod commit;
 pub mod containers;
 pub mod format;
 pub mod http;
@@ -74,6 +75,10 @@ enum Command {
     Wait(containers::WaitArgs),
     /// Rename a container
     Rename(containers::RenameArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
     /// List port mappings or a specific mapping for the container
@@ -174,6 +179,10 @@ enum ContainerCommand {
     Wait(containers::WaitArgs),
     /// Rename a container
     Rename(containers::RenameArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
     /// List port mappings or a specific mapping for the container
@@ -351,6 +360,12 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
             c::rename(client, a).await
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => c::top(client, a).await,
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => {
+            commit::diff(client, a).await
+        }
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            commit::commit(client, a).await
+        }
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
             c::port(client, a).await
         }

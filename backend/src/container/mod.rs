@@ -4,8 +4,11 @@
 //! stop, kill, exit monitoring, restart policies, recovery after a daemon
 //! restart (`supervisor`), the spare shim kept ready for fast starts (`spare`)
 //! — and the json-file logs (`logs`). Knows nothing of
-//! HTTP; the runtime below it is `crate::runtime`.
+//! HTTP; the runtime below it is `crate::runtime`. A container's changes to
+//! its image (`changes`) feed `diff` and `commit`.
 
+pub mod changes;
+pub mod commit;
 pub mod create;
 pub mod exec;
 pub mod logs;

@@ -151,16 +151,7 @@ impl Supervisor {
     ) -> Result<(ShimState, Container, Vec<proxy::Bound>), ContainerError> {
         let c = self.store.get(id)?;
         let dir = self.store.dir(id);
-        let image_id: crate::image::Digest = c
-            .image
-            .parse()
-            .map_err(|e| ContainerError::Io(format!("container image id: {e}")))?;
-        let image = self.images.get_by_id(&image_id).ok_or_else(|| {
-            ContainerError::Invalid(format!(
-                "the image of container {} ({}) is gone",
-                c.name, c.image
-            ))
-        })?;
+        let image = self.image_of(&c)?;
         let (upper, work, rootfs) = (dir.join("diff"), dir.join("work"), dir.join("rootfs"));
         for d in [&upper, &work, &rootfs] {
             std::fs::create_dir_all(d)
@@ -440,6 +431,23 @@ impl Supervisor {
             (hosts, "/etc/hosts"),
             (resolv, "/etc/resolv.conf"),
         ])
+    }
+
+    /// The image a container was made from.
+    pub(super) fn image_of(
+        &self,
+        c: &Container,
+    ) -> Result<crate::image::catalog::ImageRecord, ContainerError> {
+        let image_id: crate::image::Digest = c
+            .image
+            .parse()
+            .map_err(|e| ContainerError::Io(format!("container image id: {e}")))?;
+        self.images.get_by_id(&image_id).ok_or_else(|| {
+            ContainerError::Invalid(format!(
+                "the image of container {} ({}) is gone",
+                c.name, c.image
+            ))
+        })
     }
 
     /// Watches a running container's shim and handles its exit.

@@ -51,10 +51,7 @@ impl ImageStore {
         let blob = ScratchGuard::new(fsutil::unique_path(self.scratch(), "import"));
         let blob_file =
             File::create(blob.path()).ctx(|| format!("create {}", blob.path().display()))?;
-        let mut tee = TeeReader {
-            inner: decompressed(file, &opts.source)?,
-            copy: blob_file,
-        };
+        let mut tee = TeeReader::new(decompressed(file, &opts.source)?, blob_file);
         let pending = self.layers().unpack(None, &mut tee, &opts.source)?;
         if pending.entries == 0 {
             return Err(ImageError::InvalidArchive(format!(
@@ -107,12 +104,18 @@ impl ImageStore {
 }
 
 /// Copies everything read from `inner` into `copy`.
-struct TeeReader<R> {
+pub(super) struct TeeReader<R, W> {
     inner: R,
-    copy: File,
+    pub(super) copy: W,
 }
 
-impl<R: Read> Read for TeeReader<R> {
+impl<R, W> TeeReader<R, W> {
+    pub(super) fn new(inner: R, copy: W) -> Self {
+        Self { inner, copy }
+    }
+}
+
+impl<R: Read, W: Write> Read for TeeReader<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.copy.write_all(&buf[..n])?;

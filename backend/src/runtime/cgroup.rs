@@ -85,6 +85,25 @@ pub fn remove_stale_spares() {
     }
 }
 
+/// Freezes (`true`) or thaws the container's processes (the freezer).
+pub fn set_frozen(id: &str, frozen: bool) -> Result<(), String> {
+    let cg = load(id);
+    let freezer: &cgroups_rs::freezer::FreezerController = cg
+        .controller_of()
+        .ok_or_else(|| "no freezer controller on this host".to_string())?;
+    if frozen {
+        freezer.freeze()
+    } else {
+        freezer.thaw()
+    }
+    .map_err(|e| {
+        format!(
+            "{} container {id}: {e}",
+            if frozen { "pause" } else { "unpause" }
+        )
+    })
+}
+
 /// Moves process `pid` into the cgroup.
 pub fn add(cg: &Cgroup, pid: i32) -> Result<(), String> {
     cg.add_task_by_tgid(CgroupPid::from(pid as u64))

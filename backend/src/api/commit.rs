@@ -6,7 +6,6 @@ use super::params::Params;
 use super::{Actor, State};
 use crate::container::commit::CommitRequest;
 use crate::db::events::NewEvent;
-use crate::image::Reference;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -28,25 +27,11 @@ pub async fn commit(state: State, actor: Actor, p: Params) -> ApiResult<Response
     let container = p
         .value("container")
         .ok_or_else(|| ApiError::bad_request("container is required"))?;
-    let tag = match p.value("repo").filter(|r| !r.is_empty()) {
-        None => None,
-        Some(repo) => {
-            let r = Reference::parse(repo).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let r = match p.value("tag").filter(|t| !t.is_empty()) {
-                Some(t) => r
-                    .with_tag(t)
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
-                None => r.with_default_tag(),
-            };
-            if r.digest().is_some() {
-                return Err(ApiError::bad_request(format!(
-                    "refusing to create a tag with a digest reference: {repo}"
-                )));
-            }
-            Some(r)
-        }
-    };
-    let text = |k: &str| p.value(k).filter(|v| !v.is_empty()).map(str::to_string);
+    let tag = p
+        .value("repo")
+        .map(|repo| super::images::tag_target(repo, p.value("tag")))
+        .transpose()?;
+    let text = |k: &str| p.value(k).map(str::to_string);
     let req = CommitRequest {
         tag: tag.clone(),
         author: text("author"),
@@ -63,18 +48,8 @@ pub async fn commit(state: State, actor: Actor, p: Params) -> ApiResult<Response
     };
     let made = state.containers.commit(container, req).await?;
     let name = tag.map(|t| t.to_string());
-    if let Err(e) = state
-        .db
-        .record_event(NewEvent::image(
-            "commit",
-            made.id.to_string(),
-            name,
-            &actor.0,
-        ))
-        .await
-    {
-        tracing::error!(error = %e, "could not record event");
-    }
+    let event = NewEvent::image("commit", made.id.to_string(), name, &actor.0);
+    super::images::record(&state, event).await;
     Ok((
         StatusCode::CREATED,
         Json(json!({"Id": made.id.to_string()})),

@@ -28,7 +28,7 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f).await??)
 }
 
-async fn record(state: &AppState, e: NewEvent) {
+pub(super) async fn record(state: &AppState, e: NewEvent) {
     if let Err(err) = state.db.record_event(e).await {
         tracing::error!(error = %err, "could not record event");
     }
@@ -365,12 +365,11 @@ fn history_item(e: HistoryEntry) -> HistoryItem {
     }
 }
 
-async fn tag(state: &AppState, name: &str, params: &Params, actor: &Actor) -> ApiResult<Response> {
-    let repo = params.value("repo").ok_or_else(|| {
-        ApiError::bad_request("repo is required: the repository to tag the image into")
-    })?;
-    let mut target = Reference::parse(repo).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    target = match params.value("tag") {
+/// The name `repo` (`tag` when given, else its own or `latest`) that a tag
+/// or a commit points at an image; digests are refused.
+pub(super) fn tag_target(repo: &str, tag: Option<&str>) -> ApiResult<Reference> {
+    let target = Reference::parse(repo).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let target = match tag {
         Some(t) => target
             .with_tag(t)
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
@@ -381,6 +380,14 @@ async fn tag(state: &AppState, name: &str, params: &Params, actor: &Actor) -> Ap
             "refusing to create a tag with a digest reference: {repo}"
         )));
     }
+    Ok(target)
+}
+
+async fn tag(state: &AppState, name: &str, params: &Params, actor: &Actor) -> ApiResult<Response> {
+    let repo = params.value("repo").ok_or_else(|| {
+        ApiError::bad_request("repo is required: the repository to tag the image into")
+    })?;
+    let target = tag_target(repo, params.value("tag"))?;
     let images = state.images.clone();
     let (source, t) = (name.to_string(), target.clone());
     let reg = blocking(move || images.tag(&source, t)).await?;

@@ -3,6 +3,7 @@
 
 use super::http::{self, Client};
 use super::images::query;
+use crate::container::changes::ChangeKind;
 use anyhow::Result;
 use clap::{ArgAction, Args};
 use hyper::Method;
@@ -20,12 +21,10 @@ pub async fn diff(client: &Client, a: DiffArgs) -> Result<ExitCode> {
         .get_json(&format!("/containers/{}/changes", a.container))
         .await?;
     for c in v.as_array().into_iter().flatten() {
-        let kind = match c["Kind"].as_u64() {
-            Some(0) => 'C',
-            Some(1) => 'A',
-            Some(2) => 'D',
-            _ => '?',
-        };
+        let kind = c["Kind"]
+            .as_u64()
+            .and_then(ChangeKind::from_code)
+            .map_or('?', ChangeKind::letter);
         println!("{kind} {}", c["Path"].as_str().unwrap_or_default());
     }
     Ok(ExitCode::SUCCESS)

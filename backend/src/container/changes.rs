@@ -36,6 +36,16 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// From the Engine API's `Kind` number.
+    pub fn from_code(code: u64) -> Option<Self> {
+        match code {
+            0 => Some(ChangeKind::Modified),
+            1 => Some(ChangeKind::Added),
+            2 => Some(ChangeKind::Deleted),
+            _ => None,
+        }
+    }
+
     pub fn letter(self) -> char {
         match self {
             ChangeKind::Modified => 'C',

@@ -3,6 +3,7 @@
 //! (`ImageStore::commit`), the container frozen meanwhile when asked.
 
 use super::changes::{self, ChangeKind};
+use super::supervisor::blocking_err;
 use super::{Container, ContainerError, Supervisor};
 use crate::image::commit::CommitOptions;
 use crate::image::oci::ContainerConfig;
@@ -20,10 +21,6 @@ pub struct CommitRequest {
     pub changes: Vec<String>,
     /// Freeze a running container while its layer is read (`-p`, on by default).
     pub pause: bool,
-}
-
-fn blocking_err(e: tokio::task::JoinError) -> ContainerError {
-    ContainerError::Io(format!("task failed: {e}"))
 }
 
 impl Supervisor {

@@ -29,43 +29,53 @@ impl SpareShims {
         }
     }
 
-    /// Starts a spare unless one is ready.
+    /// Starts a spare unless one is ready. The lock is not held while the
+    /// spare starts, so a container start never waits for a refill.
     pub fn refill(&self) {
-        let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-        if ready.is_some() {
+        if self.lock().is_some() {
             return;
         }
+        let Some(spare) = self.spawn() else {
+            return;
+        };
+        let mut ready = self.lock();
+        if ready.is_none() {
+            *ready = Some(spare);
+        } // else another refill won; this spare ends as its stdin closes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Spare>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn spawn(&self) -> Option<Spare> {
         let spawned = Command::new(&self.exe)
             .args(["shim", "--spare"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn();
-        match spawned {
-            Ok(mut child) => {
-                let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                    return;
-                };
-                // The direct child exits once the spare has detached.
-                let _ = child.wait();
-                *ready = Some(Spare {
-                    stdin,
-                    stdout: BufReader::new(stdout),
-                });
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start a spare shim");
+                return None;
             }
-            Err(e) => tracing::warn!(error = %e, "could not start a spare shim"),
-        }
+        };
+        let (stdin, stdout) = (child.stdin.take()?, child.stdout.take()?);
+        // The direct child exits once the spare has detached.
+        let _ = child.wait();
+        Some(Spare {
+            stdin,
+            stdout: BufReader::new(stdout),
+        })
     }
 
     /// Starts the container in `dir` on the spare and returns the shim's
     /// status line; `None` when no spare was ready (or it had died before
     /// taking the container).
     pub fn start(&self, dir: &Path) -> Option<Result<String, String>> {
-        let mut spare = self
-            .ready
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()?;
+        let mut spare = self.lock().take()?;
         let handed = writeln!(spare.stdin, "{}", dir.display()).and_then(|_| spare.stdin.flush());
         if handed.is_err() {
             return None;

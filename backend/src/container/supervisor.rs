@@ -58,7 +58,7 @@ pub struct Supervisor {
     removed_exits: std::sync::Mutex<std::collections::VecDeque<(String, i32)>>,
 }
 
-fn blocking_err(e: tokio::task::JoinError) -> ContainerError {
+pub(super) fn blocking_err(e: tokio::task::JoinError) -> ContainerError {
     ContainerError::Io(format!("task failed: {e}"))
 }
 
@@ -120,9 +120,7 @@ impl Supervisor {
         let id = c.id.clone();
         let started = tokio::task::spawn_blocking(move || {
             let started = this.start_blocking(&id);
-            // Ready for the next start, once this one is answered.
-            let this = this.clone();
-            std::thread::spawn(move || this.spares.refill());
+            this.refill_spare(); // for the next start
             started
         })
         .await
@@ -431,6 +429,12 @@ impl Supervisor {
             (hosts, "/etc/hosts"),
             (resolv, "/etc/resolv.conf"),
         ])
+    }
+
+    /// Starts a spare shim in the background unless one is ready.
+    fn refill_spare(self: &Arc<Self>) {
+        let this = self.clone();
+        std::thread::spawn(move || this.spares.refill());
     }
 
     /// The image a container was made from.
@@ -889,8 +893,7 @@ impl Supervisor {
     /// those that ended, and start `always` containers that are down.
     pub fn recover(self: &Arc<Self>) {
         cgroup::remove_stale_spares();
-        let this = self.clone();
-        std::thread::spawn(move || this.spares.refill());
+        self.refill_spare();
         for c in self.store.list() {
             if c.is_running() {
                 if shim_alive(c.state.shim_pid, &c.id, &self.store.dir(&c.id)) {
@@ -1091,7 +1094,6 @@ pub fn parse_signal(s: &str) -> Result<nix::sys::signal::Signal, ContainerError>
     nix::sys::signal::Signal::from_str(&name).map_err(|_| bad())
 }
 
-/// Whether `pid` is the shim of container `id` (not a reused pid).
 /// Whether `pid` is still the shim of the container in `dir`: a shim works
 /// in its container's directory (a spare shim's command line does not name
 /// the container), and an older one named it on its command line.

@@ -244,8 +244,7 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig, seed: Option<Seed>) -> Result<
             let child = seed.sprout(dir, new_pid_ns, io)?;
             // Limits now that the seed is gone (a pids limit counts it).
             if let Err(e) = cgroup::create(&cfg.id, &cfg.limits) {
-                let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
-                let _ = waitpid(child, None);
+                end_init(child);
                 return Err(e);
             }
             child
@@ -274,8 +273,7 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig, seed: Option<Seed>) -> Result<
             };
             drop((child_io, sync_r, errp_w));
             if let Err(e) = cgroup::add(&cg, child.as_raw()) {
-                let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
-                let _ = waitpid(child, None);
+                end_init(child);
                 return Err(e);
             }
             child
@@ -315,8 +313,7 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig, seed: Option<Seed>) -> Result<
     let parent_io = match parent_io {
         Ok(p) => p,
         Err(e) => {
-            let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
-            let _ = waitpid(child, None);
+            end_init(child);
             cgroup::remove(&cfg.id);
             record_exit(dir, 125, false, &e)?;
             report(&format!("err 125 {e}"));
@@ -336,6 +333,12 @@ fn run(dir: &Path, spec: &Spec, cfg: &ShimConfig, seed: Option<Seed>) -> Result<
     drop(clients);
     let _ = std::fs::remove_file(dir.join(ATTACH_SOCKET));
     Ok(0)
+}
+
+/// Ends an init that must not run (it waits for the go that never comes).
+fn end_init(child: Pid) {
+    let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+    let _ = waitpid(child, None);
 }
 
 fn read_all(fd: &OwnedFd, out: &mut Vec<u8>) {

@@ -109,6 +109,9 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
                 .map_err(|e| anyhow!(e))?,
         ),
         uploads: Default::default(),
+        build_cache: Arc::new(crate::build::cache::Cache::open(
+            root.join("build-cache.json"),
+        )),
         daemon_id: daemon_id(root)?,
     });
 

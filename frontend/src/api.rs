@@ -37,8 +37,26 @@ pub async fn delete(path: &str) -> Result<(), String> {
 
 /// POSTs to a streaming endpoint (pull, push) and calls `on_message` with each
 /// NDJSON progress message as it arrives. A message with an error ends it.
-pub async fn post_stream(path: &str, mut on_message: impl FnMut(JsonMessage)) -> Result<(), String> {
-    let res = send(Request::post(path).build().map_err(|e| e.to_string())?).await?;
+pub async fn post_stream(path: &str, on_message: impl FnMut(JsonMessage)) -> Result<(), String> {
+    stream_messages(Request::post(path).build().map_err(|e| e.to_string())?, on_message).await
+}
+
+/// `post_stream` with a body (a build context).
+pub async fn post_stream_body(
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    on_message: impl FnMut(JsonMessage),
+) -> Result<(), String> {
+    let req = Request::post(path)
+        .header("Content-Type", content_type)
+        .body(js_sys::Uint8Array::from(body))
+        .map_err(|e| e.to_string())?;
+    stream_messages(req, on_message).await
+}
+
+async fn stream_messages(req: Request, mut on_message: impl FnMut(JsonMessage)) -> Result<(), String> {
+    let res = send(req).await?;
     let body = res.body().ok_or("the daemon sent no progress")?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut buf: Vec<u8> = Vec::new();

@@ -9,6 +9,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("Local", "Containers", "/ui/containers"),
     ("Local", "Run a container", "/ui/containers/new"),
     ("Local", "Images", "/ui/images"),
+    ("Local", "Build", "/ui/build"),
     ("Registries", "Search & pull", "/ui/search"),
     ("Registries", "Registries", "/ui/registries"),
 ];

@@ -25,6 +25,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/ui/images") view=pages::images::ImagesPage/>
                     <Route path=path!("/ui/images/:id") view=pages::image_detail::ImageDetail/>
                     <Route path=path!("/ui/search") view=pages::search::SearchPage/>
+                    <Route path=path!("/ui/build") view=pages::build::BuildPage/>
                     <Route path=path!("/ui/registries") view=pages::registries::RegistriesPage/>
                 </Routes>
             </layout::Shell>

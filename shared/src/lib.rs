@@ -121,6 +121,9 @@ pub struct JsonMessage {
         default
     )]
     pub error_detail: Option<ErrorDetail>,
+    /// A result beside the text, as `{"ID": "sha256:…"}` at the end of a build.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub aux: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

@@ -295,6 +295,15 @@ impl Daemon {
 
     /// Runs the real docker CLI against this daemon, feeding `stdin`.
     pub fn docker_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        run_with_stdin(self.docker_command(args, &[]), stdin)
+    }
+
+    /// Runs the real docker CLI with extra environment (`DOCKER_BUILDKIT=0`).
+    pub fn docker_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        run_with_stdin(self.docker_command(args, env), None)
+    }
+
+    fn docker_command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let cfg = self.dir.path().join("docker-config");
         std::fs::create_dir_all(&cfg).expect("docker config dir");
         let mut cmd = Command::new("docker");
@@ -302,7 +311,10 @@ impl Daemon {
             .env("DOCKER_HOST", self.host())
             .env("DOCKER_CONFIG", cfg)
             .env_remove("DOCKER_CONTEXT");
-        run_with_stdin(cmd, stdin)
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
     }
 
     /// Imports the starter image (scripts/starter-image.sh) as `name`.

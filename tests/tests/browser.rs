@@ -177,6 +177,16 @@ impl Browser {
         }
     }
 
+    /// Empties the input matched by `css`.
+    fn clear(&self, css: &str) {
+        let id = self.element(css);
+        self.call(
+            "POST",
+            &self.s(&format!("/element/{id}/clear")),
+            Some(json!({})),
+        );
+    }
+
     /// Types `text` into the input matched by `css`.
     fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css);
@@ -533,4 +543,42 @@ fn dashboard_shows_a_containers_changes_and_commits_them() {
             .ok(),
         "hi\n"
     );
+}
+
+#[test]
+fn dashboard_builds_a_dockerfile_written_on_the_page() {
+    let d = Daemon::with_busybox();
+    let b = Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/ui/build", d.port));
+    b.wait_text(".page-head", "Build an image");
+    b.clear("textarea[name=dockerfile]");
+    b.type_into(
+        "textarea[name=dockerfile]",
+        "FROM busybox\nARG WHO\nRUN echo \"built for $WHO\" > /made\nCMD [\"cat\", \"/made\"]\n",
+    );
+    b.type_into("input[name=tag]", "webbuilt:1");
+    b.type_into("textarea[name=buildargs]", "WHO=the dashboard");
+    b.click("button.build-btn");
+    let log = b.wait_text(".build-log", "Successfully tagged webbuilt:1");
+    assert!(
+        log.contains("Step 3/4 : RUN echo") && log.contains(" ---> Running in "),
+        "{log}"
+    );
+    b.wait_text(".build-done", "Built ");
+    b.screenshot("build");
+    b.click(".build-done a");
+    b.wait_text(".history-table", "built for");
+    assert_eq!(
+        d.berth(&["run", "--rm", "webbuilt:1"]).ok(),
+        "built for the dashboard\n"
+    );
+    // A failing step is shown, and nothing is tagged.
+    b.goto(&format!("http://127.0.0.1:{}/ui/build", d.port));
+    b.wait_text(".page-head", "Build an image");
+    b.clear("textarea[name=dockerfile]");
+    b.type_into("textarea[name=dockerfile]", "FROM busybox\nRUN exit 7\n");
+    b.type_into("input[name=tag]", "never:1");
+    b.click("button.build-btn");
+    b.wait_text(".build-error", "returned a non-zero code: 7");
+    assert!(!d.berth(&["images"]).ok().contains("never"));
 }

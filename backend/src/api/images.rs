@@ -281,7 +281,7 @@ where
 }
 
 /// Streams channel messages as NDJSON until the sender is dropped.
-fn ndjson_stream(mut rx: tokio::sync::mpsc::Receiver<JsonMessage>) -> Response {
+pub(super) fn ndjson_stream(mut rx: tokio::sync::mpsc::Receiver<JsonMessage>) -> Response {
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(|m| {
         let mut line = serde_json::to_vec(&m).unwrap_or_default();
         line.push(b'\n');
@@ -453,7 +453,7 @@ pub async fn remove(
 }
 
 /// Writes a request body to a scratch file, returning its guard.
-async fn spool(state: &AppState, body: Body) -> ApiResult<ScratchGuard> {
+pub(super) async fn spool(state: &AppState, body: Body) -> ApiResult<ScratchGuard> {
     let guard = ScratchGuard::new(fsutil::unique_path(state.images.scratch(), "upload"));
     let mut f = tokio::fs::File::create(guard.path())
         .await

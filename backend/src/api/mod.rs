@@ -4,6 +4,7 @@
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
 pub mod attach;
+pub mod build;
 pub mod commit;
 pub mod containers;
 pub mod distribution;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub containers: Arc<crate::container::Supervisor>,
     /// A random id of this daemon's data root (`docker info` shows it).
     pub daemon_id: String,
+    /// The build step cache (`build-cache.json`).
+    pub build_cache: Arc<crate::build::cache::Cache>,
 }
 
 pub type State = axum::extract::State<Arc<AppState>>;
@@ -111,6 +114,7 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/changes", get(commit::changes))
         .route("/commit", post(commit::commit))
+        .route("/build", post(build::build))
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(containers::restart))

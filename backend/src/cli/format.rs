@@ -39,7 +39,9 @@ impl Table {
                     line.push_str(&" ".repeat(w - c.chars().count()));
                 }
             }
-            out.push_str(line.trim_end());
+            // As docker's tabwriter: a row whose last cell is empty keeps the
+            // padding of the cell before it.
+            out.push_str(&line);
             out.push('\n');
         }
         out

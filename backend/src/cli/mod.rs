@@ -2,6 +2,7 @@
 //! docker-style client of the API, with docker's verbs (both the short form
 //! and the `image …` management form), flags, tables and exit codes.
 
+pub mod build;
 pub mod commit;
 pub mod containers;
 pub mod format;
@@ -79,6 +80,8 @@ enum Command {
     Diff(commit::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
     /// List port mappings or a specific mapping for the container
@@ -129,6 +132,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ImageCommand {
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
     /// List images
     #[command(visible_alias = "list")]
     Ls(images::ImagesArgs),
@@ -366,6 +371,7 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             commit::commit(client, a).await
         }
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => build::build(client, a).await,
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
             c::port(client, a).await
         }

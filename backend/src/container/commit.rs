@@ -5,11 +5,12 @@
 use super::changes::{self, ChangeKind};
 use super::supervisor::blocking_err;
 use super::{Container, ContainerError, Supervisor};
-use crate::image::commit::CommitOptions;
-use crate::image::oci::ContainerConfig;
+use crate::image::commit::{Base, CommitOptions, Step};
+use crate::image::oci::{ContainerConfig, ImageConfig};
 use crate::image::store::Registered;
+use crate::image::ImageError;
 use crate::runtime::cgroup;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What `commit` takes besides the container.
@@ -26,16 +27,7 @@ pub struct CommitRequest {
 impl Supervisor {
     /// The writable layer and the image's layers (top first) of `c`.
     fn layers_of(&self, c: &Container) -> Result<(PathBuf, Vec<PathBuf>), ContainerError> {
-        let image_id: crate::image::Digest = c
-            .image
-            .parse()
-            .map_err(|e| ContainerError::Io(format!("container image id: {e}")))?;
-        let image = self.images.get_by_id(&image_id).ok_or_else(|| {
-            ContainerError::Invalid(format!(
-                "the image of container {} ({}) is gone",
-                c.name, c.image
-            ))
-        })?;
+        let image = self.image_of(c)?;
         Ok((
             self.store.dir(&c.id).join("diff"),
             self.images.lower_dirs(&image),
@@ -68,14 +60,7 @@ impl Supervisor {
     ) -> Result<Registered, ContainerError> {
         let c = self.store.get(name_or_id)?;
         let (upper, lowers) = self.layers_of(&c)?;
-        let base = self
-            .images
-            .get_by_id(
-                &c.image
-                    .parse()
-                    .map_err(|e| ContainerError::Io(format!("{e}")))?,
-            )
-            .ok_or_else(|| ContainerError::Invalid(format!("the image of {} is gone", c.name)))?;
+        let base = self.image_of(&c)?;
         let images = self.images.clone();
         let freeze = req.pause && c.is_running();
         let id = c.id.clone();
@@ -91,39 +76,76 @@ impl Supervisor {
                 .join(" "),
         };
         let scratch = self.store.dir(&c.id).join("commit.tar");
-        let made = tokio::task::spawn_blocking(move || {
-            if freeze {
-                cgroup::set_frozen(&id, true).map_err(ContainerError::Io)?;
-            }
-            // The layer goes to a file first: the container is frozen for
-            // the read only, not for the unpack into the store.
-            let written = std::fs::File::create(&scratch)
-                .and_then(|f| {
-                    let mut w = std::io::BufWriter::new(f);
-                    if upper.is_dir() {
-                        changes::write_layer(&upper, &lowers, &mut w)?;
-                    } else {
-                        tar::Builder::new(&mut w).finish()?;
-                    }
-                    std::io::Write::flush(&mut w)
-                })
-                .map_err(|e| ContainerError::io("read the container's changes", e));
-            if freeze {
-                let _ = cgroup::set_frozen(&id, false);
-            }
-            written?;
-            let layer = std::fs::File::open(&scratch)
-                .map_err(|e| ContainerError::io("read the container's changes", e))?;
-            let made = images
-                .commit(&base, std::io::BufReader::new(layer), &opts)
-                .map_err(|e| ContainerError::Invalid(e.to_string()));
-            let _ = std::fs::remove_file(&scratch);
-            made
+        tokio::task::spawn_blocking(move || {
+            with_layer(
+                &upper,
+                &lowers,
+                &scratch,
+                freeze.then_some(id.as_str()),
+                |layer| images.commit(&base, layer, &opts),
+            )
         })
         .await
-        .map_err(blocking_err)??;
-        Ok(made)
+        .map_err(blocking_err)?
     }
+
+    /// A builder step (RUN): the stopped container `id`'s changes as a new
+    /// image on `base`, with `config`.
+    pub async fn commit_step(
+        self: &Arc<Self>,
+        id: &str,
+        base: Base,
+        config: ImageConfig,
+        step: Step,
+    ) -> Result<Registered, ContainerError> {
+        let c = self.store.get(id)?;
+        let (upper, lowers) = self.layers_of(&c)?;
+        let images = self.images.clone();
+        let scratch = self.store.dir(&c.id).join("commit.tar");
+        tokio::task::spawn_blocking(move || {
+            with_layer(&upper, &lowers, &scratch, None, |layer| {
+                images.add_layer(&base, layer, config, &step, None)
+            })
+        })
+        .await
+        .map_err(blocking_err)?
+    }
+}
+
+/// Writes the changes in `upper` to the file `scratch` (the container
+/// `freeze` frozen meanwhile) and hands it to `make`; the container is
+/// frozen for the read only, not for the store's unpack.
+fn with_layer(
+    upper: &Path,
+    lowers: &[PathBuf],
+    scratch: &Path,
+    freeze: Option<&str>,
+    make: impl FnOnce(std::io::BufReader<std::fs::File>) -> Result<Registered, ImageError>,
+) -> Result<Registered, ContainerError> {
+    if let Some(id) = freeze {
+        cgroup::set_frozen(id, true).map_err(ContainerError::Io)?;
+    }
+    let written = std::fs::File::create(scratch)
+        .and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            if upper.is_dir() {
+                changes::write_layer(upper, lowers, &mut w)?;
+            } else {
+                tar::Builder::new(&mut w).finish()?;
+            }
+            std::io::Write::flush(&mut w)
+        })
+        .map_err(|e| ContainerError::io("read the container's changes", e));
+    if let Some(id) = freeze {
+        let _ = cgroup::set_frozen(id, false);
+    }
+    written?;
+    let layer = std::fs::File::open(scratch)
+        .map_err(|e| ContainerError::io("read the container's changes", e))?;
+    let made =
+        make(std::io::BufReader::new(layer)).map_err(|e| ContainerError::Invalid(e.to_string()));
+    let _ = std::fs::remove_file(scratch);
+    made
 }
 
 /// The container's configuration as an image's run config.

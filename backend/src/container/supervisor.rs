@@ -921,7 +921,7 @@ impl Supervisor {
 }
 
 /// A file of the container's root as the layers (top first) show it.
-fn read_in_layers(layers: &[PathBuf], name: &str) -> String {
+pub(crate) fn read_in_layers(layers: &[PathBuf], name: &str) -> String {
     layers
         .iter()
         .find_map(|l| {

@@ -39,26 +39,11 @@ for layer in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.ar
 done
 [ -x "$work/bundle/rootfs/bin/busybox" ] || { echo "could not unpack the busybox rootfs" >&2; exit 1; }
 
-now_ns() { date +%s%N; }
-# Runs a command $RUNS times; prints the median in milliseconds.
-median_ms() {
-  local t=() s e
-  for _ in $(seq "$RUNS"); do
-    s=$(now_ns)
-    if ! "$@" >"$work/cmd.log" 2>&1; then echo "benchmark step failed: $*" >&2; cat "$work/cmd.log" >&2; exit 1; fi
-    e=$(now_ns); t+=($(( (e - s) / 1000 )))
-  done
-  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
-}
-
-declare -A result
-order=()
-skipped=()
-measure() { local name="$1"; shift; result[$name]=$(median_ms "$@"); order+=("$name"); }
+. "$here/bench/lib.sh"
 
 "$BERTH" run --rm busybox true   # warm caches once
-measure "berth run (bridge)" "$BERTH" run --rm busybox true
-measure "berth run (--network none)" "$BERTH" run --rm --network none busybox true
+measure "berth run (bridge)" 1 "$BERTH" run --rm busybox true
+measure "berth run (--network none)" 1 "$BERTH" run --rm --network none busybox true
 
 for rt in crun runc; do
   command -v "$rt" >/dev/null || continue
@@ -80,16 +65,16 @@ PY
     continue
   fi
   run_rt() { n=$((n+1)); "$rt" run --bundle "$b" "bench-$rt-$$-$n" </dev/null; }
-  measure "$rt run" run_rt
+  measure "$rt run" 1 run_rt
 done
 
 for peer in docker podman; do
   if command -v "$peer" >/dev/null && env -u DOCKER_HOST "$peer" info >/dev/null 2>&1 \
      && env -u DOCKER_HOST "$peer" image inspect busybox >/dev/null 2>&1; then
-    measure "$peer run --rm" env -u DOCKER_HOST "$peer" run --rm busybox true
+    measure "$peer run --rm" 1 env -u DOCKER_HOST "$peer" run --rm busybox true
   fi
 done
-measure "unshare+chroot (floor)" unshare --fork --pid --mount --uts --ipc --net chroot "$work/bundle/rootfs" /bin/true
+measure "unshare+chroot (floor)" 1 unshare --fork --pid --mount --uts --ipc --net chroot "$work/bundle/rootfs" /bin/true
 
 base="${result[berth run (bridge)]}"
 printf '%-30s %12s %22s\n' "runner (RUNS=$RUNS)" "median ms" "vs berth run (bridge)"

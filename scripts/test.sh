@@ -8,6 +8,8 @@ cd "$here"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${BERTH_CACHE:-/var/cache/berth}/target}"
 start=$(date +%s)
 cargo build -p berth
+# The Debian base and local apt repository of the apt-get build test (once).
+bash "$here/scripts/debian-base.sh"
 export BERTH_BIN="$CARGO_TARGET_DIR/debug/berth"
 export BERTH_UI_DIST="$here/frontend/dist"
 export BERTH_REPO="$here"

@@ -38,7 +38,8 @@ pub fn berth_bin() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
+/// A TCP port nothing listens on (on 127.0.0.1) right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

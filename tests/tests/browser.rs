@@ -581,4 +581,32 @@ fn dashboard_builds_a_dockerfile_written_on_the_page() {
     b.click("button.build-btn");
     b.wait_text(".build-error", "returned a non-zero code: 7");
     assert!(!d.berth(&["images"]).ok().contains("never"));
+
+    // An uploaded context (a tar with its Dockerfile and a file to copy).
+    let dir = tempfile::tempdir().unwrap();
+    let tar_path = dir.path().join("context.tar");
+    let mut t = tar::Builder::new(Vec::new());
+    for (name, text) in [
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY page.txt /page.txt\nCMD [\"cat\", \"/page.txt\"]\n",
+        ),
+        ("page.txt", "uploaded context\n"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        t.append_data(&mut h, name, text.as_bytes()).unwrap();
+    }
+    std::fs::write(&tar_path, t.into_inner().unwrap()).unwrap();
+    b.goto(&format!("http://127.0.0.1:{}/ui/build", d.port));
+    b.wait_text(".page-head", "Build an image");
+    b.type_into("input[name=context]", tar_path.to_str().unwrap());
+    b.type_into("input[name=tag]", "uploaded:1");
+    b.click("button.build-btn");
+    b.wait_text(".build-log", "Successfully tagged uploaded:1");
+    assert_eq!(
+        d.berth(&["run", "--rm", "uploaded:1"]).ok(),
+        "uploaded context\n"
+    );
 }

@@ -46,6 +46,7 @@ EXPOSE 8080 53/udp
 WORKDIR /srv
 WORKDIR app
 COPY app/ ./
+COPY a.conf .
 COPY *.conf /etc/conf/
 COPY --chown=nobody:nogroup a.conf /owned
 ADD b.conf /added/
@@ -72,8 +73,8 @@ CMD ["cat /built.txt"]
         c.to_str().unwrap(),
     ]);
     let text = out.ok().to_string();
-    assert!(text.contains("Step 1/23 : ARG TAG=latest"), "{text}");
-    assert!(text.contains("Step 15/23 : RUN echo"), "{text}");
+    assert!(text.contains("Step 1/24 : ARG TAG=latest"), "{text}");
+    assert!(text.contains("Step 16/24 : RUN echo"), "{text}");
     assert!(text.contains(" ---> Running in "), "{text}");
     assert!(text.contains("Removing intermediate container "), "{text}");
     assert!(
@@ -91,7 +92,7 @@ CMD ["cat /built.txt"]
     ]);
     assert_eq!(
         files.ok(),
-        "echo mainecho utilABBnobody:nogroup\nlib\nmain.sh\n"
+        "echo mainecho utilABBnobody:nogroup\na.conf\nlib\nmain.sh\n"
     );
     let cfg = inspect(&d, "all:1");
     let c = &cfg["Config"];
@@ -221,6 +222,49 @@ fn multi_stage_onbuild_ignore_and_the_cache() {
     assert!(
         inspect(&d, "child:1")["Config"]["OnBuild"].is_null(),
         "triggers are not inherited"
+    );
+}
+
+/// A gzip tar holding `files`.
+fn tgz(files: &[(&str, &str)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (name, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, text.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn add_unpacks_local_archives_and_copy_takes_from_images() {
+    let d = Daemon::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path();
+    std::fs::write(
+        c.join("bundle.tar.gz"),
+        tgz(&[("pkg/one", "1"), ("pkg/two", "2")]),
+    )
+    .unwrap();
+    write(
+        c,
+        &[(
+            "Dockerfile",
+            "FROM scratch
+COPY --from=busybox /bin/busybox /bin/busybox
+             ADD --chown=7:8 bundle.tar.gz /opt/
+COPY bundle.tar.gz /kept/
+             CMD [\"/bin/busybox\", \"sh\", \"-c\", \"cat /opt/pkg/one /opt/pkg/two; stat -c %u:%g /opt/pkg/one; ls /kept\"]\n",
+        )],
+    );
+    d.berth(&["build", "-t", "added:1", c.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        d.berth(&["run", "--rm", "added:1"]).ok(),
+        "127:8\nbundle.tar.gz\n",
+        "ADD unpacks a local archive (owned as --chown says); COPY keeps it whole"
     );
 }
 

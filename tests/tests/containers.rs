@@ -3,7 +3,7 @@
 //! isolation a process sees from inside, limits, networking, volumes, and
 //! containers outliving a `kill -9` of the daemon.
 
-use berth_e2e::{table_rows, Daemon};
+use berth_e2e::{free_port, table_rows, Daemon};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -23,14 +23,6 @@ fn http_get(port: u16, path: &str) -> String {
         assert!(Instant::now() < deadline, "nothing answered on port {port}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::image::commit::{Base, Step};
 use crate::image::oci::ImageConfig;
 use crate::image::{Digest, ImageStore, Reference};
 use berth_types::JsonMessage;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -437,7 +437,9 @@ impl Builder {
                 }
                 c.on_build.get_or_insert_with(Vec::new).push(ins.rest.clone());
             }
-            "HEALTHCHECK" => c.healthcheck = Some(healthcheck(ins)?),
+            "HEALTHCHECK" => {
+                c.healthcheck = Some(crate::image::changes::healthcheck(&ins.flags, &ins.rest)?)
+            }
             other => return Err(format!("unknown instruction: {other}")),
         }
         let shown = match ins.cmd.as_str() {
@@ -645,18 +647,14 @@ impl Builder {
         }
         let dest_raw = list.pop().unwrap_or_default();
         let workdir = stage.base.config.config.working_dir.clone();
-        let dest = if dest_raw.starts_with('/') {
+        let joined = if dest_raw.starts_with('/') {
             dest_raw.clone()
         } else {
-            format!(
-                "{}/{dest_raw}",
-                if workdir.is_empty() {
-                    ""
-                } else {
-                    workdir.trim_end_matches('/')
-                }
-            )
+            format!("{}/{dest_raw}", workdir.trim_end_matches('/'))
         };
+        // `.`, `dir/.` and `dir/` name a directory to copy into.
+        let into_dir = dest_raw.ends_with('/') || dest_raw == "." || dest_raw.ends_with("/.");
+        let dest = clean_path(&joined) + if into_dir { "/" } else { "" };
         let from = ins.flag("from").map(str::to_string);
         if from.is_some() && ins.cmd == "ADD" {
             return Err("ADD does not take --from; use COPY --from".into());
@@ -800,6 +798,21 @@ impl Builder {
     }
 }
 
+/// `/a/./b/../c` → `/a/c` (never above `/`).
+fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// `K=V` words of name/value pairs.
 fn env_words(pairs: &[(String, String)]) -> Vec<String> {
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect()
@@ -854,71 +867,4 @@ impl Drop for Source {
             let _ = std::fs::remove_dir(&self.root);
         }
     }
-}
-
-/// `HEALTHCHECK [--interval=… --timeout=… --start-period=… --retries=…] CMD …`
-/// or `HEALTHCHECK NONE`, as the config's `Healthcheck`.
-fn healthcheck(ins: &Instruction) -> Result<Value, String> {
-    let rest = ins.rest.trim();
-    if rest.eq_ignore_ascii_case("NONE") {
-        return Ok(json!({"Test": ["NONE"]}));
-    }
-    let cmd = rest
-        .strip_prefix("CMD")
-        .or_else(|| rest.strip_prefix("cmd"))
-        .ok_or("HEALTHCHECK takes NONE or CMD …")?
-        .trim();
-    let test: Vec<String> = match serde_json::from_str::<Vec<String>>(cmd) {
-        Ok(j) => std::iter::once("CMD".to_string()).chain(j).collect(),
-        Err(_) => vec!["CMD-SHELL".into(), cmd.to_string()],
-    };
-    let mut h = json!({"Test": test});
-    for (k, v) in &ins.flags {
-        let field = match k.as_str() {
-            "interval" => "Interval",
-            "timeout" => "Timeout",
-            "start-period" => "StartPeriod",
-            "start-interval" => "StartInterval",
-            "retries" => {
-                h["Retries"] = json!(v
-                    .parse::<u64>()
-                    .map_err(|_| format!("--retries={v}: not a number"))?);
-                continue;
-            }
-            other => return Err(format!("unknown flag: --{other}")),
-        };
-        h[field] =
-            json!(duration_ns(v).ok_or_else(|| format!("--{k}={v}: not a duration (30s, 1m)"))?);
-    }
-    Ok(h)
-}
-
-/// `30s`, `1m30s`, `500ms` → nanoseconds.
-fn duration_ns(s: &str) -> Option<u64> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        if c == 'm' && chars.peek() == Some(&'s') {
-            unit.push(chars.next()?);
-        }
-        let n: f64 = num.parse().ok()?;
-        num.clear();
-        total += n * match unit.as_str() {
-            "h" => 3.6e12,
-            "m" => 6e10,
-            "s" => 1e9,
-            "ms" => 1e6,
-            _ => return None,
-        };
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    Some(total as u64)
 }

@@ -162,14 +162,7 @@ fn instruction(file: &str, line: usize, text: &str) -> Result<Instruction, Strin
         cmd.as_str(),
         "FROM" | "COPY" | "ADD" | "RUN" | "HEALTHCHECK"
     ) {
-        while let Some(f) = rest.strip_prefix("--") {
-            let (flag, after) = f
-                .split_once(char::is_whitespace)
-                .map_or((f, ""), |(a, b)| (a, b.trim_start()));
-            let (k, v) = flag.split_once('=').unwrap_or((flag, "true"));
-            flags.push((k.to_string(), v.to_string()));
-            rest = after;
-        }
+        (flags, rest) = crate::image::changes::split_flags(rest);
     }
     let json = if rest.starts_with('[') {
         serde_json::from_str::<Vec<String>>(rest).ok()

@@ -6,7 +6,7 @@ use super::oci::ContainerConfig;
 use serde_json::Value;
 
 const ALLOWED: &str =
-    "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR";
+    "CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR";
 
 /// Applies each change, in order, to `cfg`. Errors name the change.
 pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()> {
@@ -63,6 +63,10 @@ fn apply_one(cfg: &mut ContainerConfig, change: &str) -> Result<()> {
                 vols.insert(v, Value::Object(Default::default()));
             }
         }
+        "HEALTHCHECK" => {
+            let (flags, rest) = split_flags(args);
+            cfg.healthcheck = Some(healthcheck(&flags, rest).map_err(|e| bad(&e))?);
+        }
         "" => return Err(bad("empty instruction")),
         other => {
             return Err(bad(&format!(
@@ -71,6 +75,90 @@ fn apply_one(cfg: &mut ContainerConfig, change: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `HEALTHCHECK [--interval=… --timeout=… --start-period=… --retries=…] CMD …`
+/// or `HEALTHCHECK NONE`, as the config's `Healthcheck`.
+pub fn healthcheck(flags: &[(String, String)], rest: &str) -> Result<Value, String> {
+    let rest = rest.trim();
+    if rest.eq_ignore_ascii_case("NONE") {
+        return Ok(serde_json::json!({"Test": ["NONE"]}));
+    }
+    let cmd = rest
+        .strip_prefix("CMD")
+        .or_else(|| rest.strip_prefix("cmd"))
+        .ok_or("HEALTHCHECK takes NONE or CMD …")?
+        .trim();
+    let test: Vec<String> = match serde_json::from_str::<Vec<String>>(cmd) {
+        Ok(j) => std::iter::once("CMD".to_string()).chain(j).collect(),
+        Err(_) => vec!["CMD-SHELL".into(), cmd.to_string()],
+    };
+    let mut h = serde_json::json!({"Test": test});
+    for (k, v) in flags {
+        let field = match k.as_str() {
+            "interval" => "Interval",
+            "timeout" => "Timeout",
+            "start-period" => "StartPeriod",
+            "start-interval" => "StartInterval",
+            "retries" => {
+                h["Retries"] = serde_json::json!(v
+                    .parse::<u64>()
+                    .map_err(|_| format!("--retries={v}: not a number"))?);
+                continue;
+            }
+            other => return Err(format!("unknown flag: --{other}")),
+        };
+        h[field] = serde_json::json!(
+            duration_ns(v).ok_or_else(|| format!("--{k}={v}: not a duration (30s, 1m)"))?
+        );
+    }
+    Ok(h)
+}
+
+/// `30s`, `1m30s`, `500ms` → nanoseconds.
+fn duration_ns(s: &str) -> Option<u64> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push(chars.next()?);
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        total += n * match unit.as_str() {
+            "h" => 3.6e12,
+            "m" => 6e10,
+            "s" => 1e9,
+            "ms" => 1e6,
+            _ => return None,
+        };
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(total as u64)
+}
+
+/// The leading `--name=value` flags of an instruction's arguments (a bare
+/// `--name` is `true`), and the rest.
+pub fn split_flags(args: &str) -> (Vec<(String, String)>, &str) {
+    let mut flags = Vec::new();
+    let mut rest = args.trim_start();
+    while let Some(f) = rest.strip_prefix("--") {
+        let (flag, after) = f
+            .split_once(char::is_whitespace)
+            .map_or((f, ""), |(a, b)| (a, b.trim_start()));
+        let (k, v) = flag.split_once('=').unwrap_or((flag, "true"));
+        flags.push((k.to_string(), v.to_string()));
+        rest = after;
+    }
+    (flags, rest)
 }
 
 /// Exec form (`["a","b"]`) or shell form (`/bin/sh -c "…"`).
@@ -152,6 +240,23 @@ mod tests {
             &changes.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         )?;
         Ok(c)
+    }
+
+    #[test]
+    fn healthcheck_as_docker_stores_it() {
+        let c = applied(&["HEALTHCHECK --interval=1m30s --retries=2 CMD [\"true\"]"]).unwrap();
+        let h = c.healthcheck.unwrap();
+        assert_eq!(h["Test"], serde_json::json!(["CMD", "true"]));
+        assert_eq!(h["Interval"], 90_000_000_000u64);
+        assert_eq!(h["Retries"], 2);
+        let none = applied(&["HEALTHCHECK NONE"]).unwrap();
+        assert_eq!(
+            none.healthcheck.unwrap()["Test"],
+            serde_json::json!(["NONE"])
+        );
+        let mut cfg = ContainerConfig::default();
+        let bad = apply_changes(&mut cfg, &["HEALTHCHECK --interval=soon CMD true".into()]);
+        assert!(bad.unwrap_err().to_string().contains("--interval=soon"));
     }
 
     #[test]

@@ -296,7 +296,11 @@ fn errors_name_their_line_and_failures_leave_nothing() {
             "FROM busybox\nSHELL sh -c\n",
             "SHELL requires the arguments to be in JSON form",
         ),
-        ("FROM no-such-image:1\n", "No such image: no-such-image:1"),
+        // Not here, and its registry does not answer (tests stay on 127.0.0.1).
+        (
+            "FROM 127.0.0.1:9/nothing:1\n",
+            "Dockerfile:1: pull 127.0.0.1:9/nothing:1: ",
+        ),
         (
             "# escape=%\nFROM busybox\n",
             "Dockerfile:1: invalid escape token",
@@ -379,4 +383,24 @@ fn the_context_is_never_left_through_a_symlink() {
         .ok();
     let l = d.berth(&["run", "--rm", "link:1", "readlink", "/link"]);
     assert_eq!(l.ok(), "/etc\n");
+}
+
+#[test]
+fn a_from_image_that_is_not_here_is_pulled() {
+    let reg = berth_e2e::registry::Registry::start(None);
+    let src = Daemon::with_busybox();
+    let image = format!("{}/base/box:1", reg.host());
+    src.berth(&["tag", "busybox", &image]).ok();
+    src.berth(&["push", "-q", &image]).ok();
+    let d = Daemon::start();
+    let df = format!("FROM {image}\nRUN echo on the pulled base > /on\nCMD [\"cat\", \"/on\"]\n");
+    let out = d.berth_with_stdin(&["build", "-t", "onpulled:1", "-"], Some(df.as_bytes()));
+    let text = out.ok();
+    assert!(text.contains("Pulling from base/box"), "{text}");
+    assert!(text.contains("Successfully tagged onpulled:1"), "{text}");
+    assert_eq!(
+        d.berth(&["run", "--rm", "onpulled:1"]).ok(),
+        "on the pulled base\n"
+    );
+    assert!(d.berth(&["images"]).ok().contains("base/box"));
 }

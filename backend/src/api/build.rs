@@ -45,6 +45,13 @@ pub async fn build(state: State, actor: Actor, p: Params, body: Body) -> ApiResu
         no_cache: p.flag("nocache")?,
         target: p.value("target").map(str::to_string),
         labels: json_map::<BTreeMap<String, String>>(&p, "labels")?,
+        pull: Some({
+            let st = state.clone();
+            std::sync::Arc::new(move |reference, tx| {
+                let st = st.clone();
+                Box::pin(async move { super::images::pull_for_build(&st, reference, tx).await })
+            })
+        }),
     };
     let quiet = p.flag("q")?;
     let upload = super::images::spool(&state, body).await?;

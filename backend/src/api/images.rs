@@ -552,6 +552,28 @@ pub async fn create(
     Ok(ndjson(&[JsonMessage::status(reg.id.to_string())]))
 }
 
+/// Pulls `reference` with the daemon's logins, progress to `tx` (the
+/// builder's FROM of an image that is not here).
+pub(super) async fn pull_for_build(
+    state: &AppState,
+    reference: Reference,
+    tx: tokio::sync::mpsc::Sender<JsonMessage>,
+) -> Result<(), String> {
+    use crate::registry::{pull, RegistryClient};
+    let creds = credentials_for(state, reference.domain(), "").map_err(|e| e.message)?;
+    let client = Arc::new(
+        RegistryClient::new(state.transport.clone(), &reference, creds)
+            .map_err(|e| e.to_string())?,
+    );
+    let resolved = pull::resolve(&client, &reference, None)
+        .await
+        .map_err(|e| format!("pull {}: {e}", reference.familiar()))?;
+    pull::pull(state.images.clone(), client, resolved, tx)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("pull {}: {e}", reference.familiar()))
+}
+
 /// `POST /images/create?fromImage=&tag=`: resolves the manifest first (so a
 /// missing image or bad credentials is an HTTP error), then streams Docker's
 /// pull progress as NDJSON.

@@ -20,7 +20,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc::Sender;
 
-#[derive(Debug, Clone, Default)]
+/// Fetches an image FROM names that is not here (a registry pull), passing
+/// its progress lines on.
+pub type Puller = Arc<
+    dyn Fn(
+            Reference,
+            Sender<JsonMessage>,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+#[derive(Clone, Default)]
 pub struct BuildOptions {
     /// The Dockerfile's path in the context.
     pub dockerfile: String,
@@ -29,6 +41,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// How a missing FROM image is pulled; refused without one.
+    pub pull: Option<Puller>,
 }
 
 pub struct Builder {
@@ -293,14 +307,21 @@ impl Builder {
         {
             s.base.clone()
         } else {
-            let images = self.images.clone();
-            let i2 = image.clone();
-            let rec = tokio::task::spawn_blocking(move || images.get(&i2))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|_| {
-                    format!("No such image: {image}: pull it first (berth pull {image})")
-                })?;
+            let rec = match self.local_image(&image).await? {
+                Some(rec) => rec,
+                None => {
+                    let reference = Reference::parse(&image)
+                        .map_err(|e| format!("FROM {image}: {e}"))?
+                        .with_default_tag();
+                    let pull = self.opts.pull.clone().ok_or_else(|| {
+                        format!("No such image: {image}: pull it first (berth pull {image})")
+                    })?;
+                    pull(reference.clone(), self.out.clone()).await?;
+                    self.local_image(&reference.to_string())
+                        .await?
+                        .ok_or_else(|| format!("No such image: {image}"))?
+                }
+            };
             Base::of(&rec)
         };
         if let Some(id) = &base.id {
@@ -328,6 +349,16 @@ impl Builder {
             }
         }
         Ok(stage)
+    }
+
+    /// The local image `name`, if there is one.
+    async fn local_image(&self, name: &str) -> Result<Option<crate::image::ImageRecord>, String> {
+        let images = self.images.clone();
+        let n = name.to_string();
+        let got = tokio::task::spawn_blocking(move || images.get(&n))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(got.ok())
     }
 
     /// One instruction of a stage.

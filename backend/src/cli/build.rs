@@ -189,6 +189,12 @@ pub async fn build(client: &Client, a: BuildArgs) -> Result<ExitCode> {
         if let Ok(m) = serde_json::from_slice::<berth_types::JsonMessage>(line) {
             if let Some(e) = m.error_detail.map(|d| d.message).or(m.error) {
                 failure = Some(e);
+            } else if let (Some(status), None) = (&m.status, &m.progress_detail) {
+                // A FROM image being pulled.
+                match &m.id {
+                    Some(id) => println!("{id}: {status}"),
+                    None => println!("{status}"),
+                }
             } else if let Some(s) = m.stream {
                 use std::io::Write;
                 let mut out = std::io::stdout();

@@ -166,7 +166,8 @@ impl Builder {
                 stages.push(stage);
                 continue;
             }
-            let Some(stage) = stages.last_mut() else {
+            // The current stage, and the earlier ones COPY --from may name.
+            let Some((stage, earlier)) = stages.split_last_mut() else {
                 if ins.cmd == "ARG" {
                     for (k, v) in self.declare_arg(ins, &HashMap::new()).map_err(at)? {
                         global_args.retain(|(g, _)| *g != k);
@@ -176,18 +177,9 @@ impl Builder {
                 }
                 return Err(at(format!("{} before the first FROM", ins.cmd)));
             };
-            let mut stage = std::mem::replace(
-                stage,
-                Stage {
-                    name: None,
-                    base: Base::scratch(),
-                    args: vec![],
-                    cmd_set: false,
-                },
-            );
-            let r = self.step(&mut stage, ins, &stages, &global_args).await;
-            *stages.last_mut().expect("a stage") = stage;
-            r.map_err(at)?;
+            self.step(stage, ins, earlier, &global_args)
+                .await
+                .map_err(at)?;
         }
         let mut last = stages.pop().ok_or("no stage was built")?;
         if let Some(t) = &self.opts.target {

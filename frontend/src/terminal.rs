@@ -61,7 +61,10 @@ pub fn open(el: &web_sys::HtmlElement, path: &str, cols: u32, rows: u32) -> Resu
     let _ = js_sys::Reflect::set(&opts, &"fontFamily".into(), &"DejaVu Sans Mono, monospace".into());
     let term = XTerm::new(&opts);
     term.open(el);
-    let ws = WebSocket::new(&ws_url(path)).map_err(|e| format!("{e:?}"))?;
+    // The size goes in the URL too: a new shell's terminal has it before the
+    // first command runs (the resize message below is for an attach).
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let ws = WebSocket::new(&ws_url(&format!("{path}{sep}h={rows}&w={cols}"))).map_err(|e| format!("{e:?}"))?;
     ws.set_binary_type(BinaryType::Arraybuffer);
     let t = term.clone();
     let on_msg = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {

@@ -29,6 +29,8 @@ pub struct DaemonConfig {
     /// The containers' bridge and its address (`GATEWAY/PREFIX`).
     pub bridge: String,
     pub bip: String,
+    /// Days the activity history is kept; 0 keeps it forever.
+    pub activity_retention_days: u32,
 }
 
 /// A parsed `-H` value.
@@ -114,6 +116,8 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
         )),
         daemon_id: daemon_id(root)?,
     });
+
+    prune_activity(&state, cfg.activity_retention_days);
 
     let hosts = if cfg.hosts.is_empty() {
         vec![DEFAULT_HOST.to_string()]
@@ -282,6 +286,26 @@ fn forward_container_events(sup: &Arc<crate::container::Supervisor>, db: Db) {
                 }
                 Err(_) => return,
             }
+        }
+    });
+}
+
+/// Drops activity older than the retention period now and every hour.
+fn prune_activity(state: &Arc<AppState>, days: u32) {
+    if days == 0 {
+        return;
+    }
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let keep = i64::from(days) * 86_400 * 1_000_000_000;
+        loop {
+            let before = crate::timefmt::unix_nanos_now() - keep;
+            match db.prune_activity(before).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, days, "activity history pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "activity history pruning"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
 }

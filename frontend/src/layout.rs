@@ -12,6 +12,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("Local", "Build", "/ui/build"),
     ("Registries", "Search & pull", "/ui/search"),
     ("Registries", "Registries", "/ui/registries"),
+    ("Team", "Activity", "/ui/activity"),
 ];
 
 #[component]

@@ -26,6 +26,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/ui/images/:id") view=pages::image_detail::ImageDetail/>
                     <Route path=path!("/ui/search") view=pages::search::SearchPage/>
                     <Route path=path!("/ui/build") view=pages::build::BuildPage/>
+                    <Route path=path!("/ui/activity") view=pages::activity::ActivityPage/>
                     <Route path=path!("/ui/registries") view=pages::registries::RegistriesPage/>
                 </Routes>
             </layout::Shell>

@@ -610,3 +610,26 @@ fn dashboard_builds_a_dockerfile_written_on_the_page() {
         "uploaded context\n"
     );
 }
+
+#[test]
+fn dashboard_activity_shows_what_was_just_done() {
+    let d = Daemon::with_busybox();
+    d.berth(&["create", "--name", "watched", "busybox", "true"])
+        .ok();
+    let _ = d.berth(&["start", "missing-one"]);
+    let b = Browser::start();
+    b.goto(&format!("http://127.0.0.1:{}/ui/activity", d.port));
+    let table = b.wait_text(".activity-table", "container.start");
+    assert!(
+        table.contains("container.create") && table.contains("missing-one"),
+        "{table}"
+    );
+    assert!(table.contains("404") && table.contains("201"), "{table}");
+    b.type_into("input[name=object]", "missing");
+    b.click("button.activity-apply");
+    let filtered = b.wait_text(".activity-table", "missing-one");
+    assert!(!filtered.contains("container.create"), "{filtered}");
+    b.screenshot("activity");
+    let csv = d.http("GET", "/berth/activity?format=csv&object=missing", b"");
+    assert_eq!(csv.text().lines().count(), 2, "{}", csv.text());
+}

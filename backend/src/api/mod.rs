@@ -3,6 +3,7 @@
 //! static files. Handlers are thin: they parse, call an engine module (in
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
+pub mod activity;
 pub mod attach;
 pub mod build;
 pub mod commit;
@@ -115,6 +116,7 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/changes", get(commit::changes))
         .route("/commit", post(commit::commit))
         .route("/build", post(build::build))
+        .route("/berth/activity", get(activity::list))
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(containers::restart))
@@ -153,7 +155,13 @@ pub fn service(state: Arc<AppState>, listener: Listener) -> Router {
     } else {
         app = app.fallback(not_found);
     }
-    let app = app.method_not_allowed_fallback(not_found).with_state(state);
+    let app = app
+        .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            activity::record,
+        ))
+        .with_state(state);
     Router::new()
         .fallback_service(app)
         .layer(middleware::from_fn(strip_version))

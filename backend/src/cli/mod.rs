@@ -232,6 +232,9 @@ struct DaemonArgs {
     /// The bridge's address and subnet
     #[arg(long, default_value = crate::network::DEFAULT_BIP)]
     bip: String,
+    /// Days the activity history is kept (0 keeps it forever)
+    #[arg(long, default_value_t = 90)]
+    activity_retention_days: u32,
     /// Log level filter (error, warn, info, debug, trace)
     #[arg(short = 'l', long, default_value = "info")]
     log_level: String,
@@ -275,6 +278,7 @@ pub fn main() -> ExitCode {
             certs_dir: args.certs_dir,
             bridge: args.bridge,
             bip: args.bip,
+            activity_retention_days: args.activity_retention_days,
         };
         return match rt.block_on(daemon::run(cfg)) {
             Ok(()) => ExitCode::SUCCESS,

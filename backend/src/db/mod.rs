@@ -3,6 +3,7 @@
 //!
 //! Owns: `<data-root>/berth.db`. Blobs and layers never go in here.
 
+pub mod activity;
 pub mod events;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -13,11 +14,18 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The migrations, in order. A test checks that every file in `migrations/` is listed.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "events",
-    include_str!("../../../migrations/0001_events.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "events",
+        include_str!("../../../migrations/0001_events.sql"),
+    ),
+    (
+        2,
+        "activity",
+        include_str!("../../../migrations/0002_activity.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod activity;
 pub mod build;
 pub mod container_changes;
 pub mod container_detail;

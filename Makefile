@@ -39,12 +39,13 @@ lint:
 stop:
 	@bash scripts/run.sh stop
 
-## bench: image store, registry, container start and build benchmarks, side by side with peers
+## bench: image store, registry, container start, build and auth benchmarks, side by side with peers
 bench: build
 	@bash bench/images.sh
 	@bash bench/registry.sh
 	@bash bench/run-latency.sh
 	@bash bench/build.sh
+	@bash bench/auth.sh
 
 clean-cache:
 	rm -rf $(CARGO_TARGET_DIR) $(WEB_TARGET_DIR)

@@ -46,11 +46,23 @@ if pid="$(running_pid)" && [ "$changed" = 0 ] && "$BIN_DST" version >/dev/null 2
 else
   stop_daemon
   mkdir -p /run/berth
+  # The first admin's password, used only if the data root has no account yet:
+  # shown here once, never written to the log.
+  pwfile="$(mktemp)"; chmod 600 "$pwfile"
+  trap 'rm -f "$pwfile"' EXIT
+  admin_pw="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-HJ-NP-Za-km-z2-9' | head -c 20)"
+  printf '%s\n' "$admin_pw" > "$pwfile"
+  log_lines="$(wc -l < "$LOG" 2>/dev/null || echo 0)"
   log "starting the daemon (log: $LOG)"
-  nohup "$BIN_DST" daemon -H "unix://$SOCK" -H "tcp://127.0.0.1:$PORT" --ui-dir "$UI_DST" >>"$LOG" 2>&1 &
+  nohup "$BIN_DST" daemon -H "unix://$SOCK" -H "tcp://127.0.0.1:$PORT" --ui-dir "$UI_DST" \
+    --admin-password-file "$pwfile" >>"$LOG" 2>&1 &
   echo $! > "$PIDFILE"
   for _ in $(seq 100); do "$BIN_DST" version >/dev/null 2>&1 && break; sleep 0.1; done
   "$BIN_DST" version >/dev/null 2>&1 || { log "the daemon did not start; last log lines:"; tail -20 "$LOG" >&2; exit 1; }
+  rm -f "$pwfile"
+  if tail -n "+$((log_lines + 1))" "$LOG" | grep -q 'created the admin account'; then
+    first_login="$admin_pw"
+  fi
 fi
 
 if [ -z "$("$BIN_DST" images -q)" ]; then
@@ -60,4 +72,8 @@ fi
 "$BIN_DST" images
 echo
 echo "Berth is running. Dashboard: http://127.0.0.1:$PORT/"
+if [ -n "${first_login:-}" ]; then
+  echo "First login: user admin, password $first_login"
+  echo "  (shown only now; change it under My account, or as root: berth over the unix socket can reset it)"
+fi
 echo "CLI: berth images   (docker CLI: DOCKER_HOST=unix://$SOCK docker images)"

@@ -31,6 +31,12 @@ pub struct DaemonConfig {
     pub bip: String,
     /// Days the activity history is kept; 0 keeps it forever.
     pub activity_retention_days: u32,
+    /// Where the first admin's password is, if not generated.
+    pub admin_password_file: Option<PathBuf>,
+    /// How long a dashboard login lasts.
+    pub session_ttl: Duration,
+    /// How long the first lock after failed logins lasts.
+    pub login_lockout: Duration,
 }
 
 /// A parsed `-H` value.
@@ -81,6 +87,12 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
     let _lock = lock_data_root(root)?;
 
     let db = Db::open(&root.join("berth.db")).await?;
+    if let Some(pw) = api::accounts::first_admin(&db, cfg.admin_password_file.as_deref()).await? {
+        // Shown once, on the daemon's own terminal: never in the log.
+        eprintln!(
+            "\nBerth: the dashboard's admin account is \"admin\" with the password\n\n    {pw}\n\nIt is shown only now. Change it in the dashboard (Account).\n"
+        );
+    }
     let image_root = root.join("image");
     let images = tokio::task::spawn_blocking(move || ImageStore::open(&image_root)).await??;
     let ui = load_ui(cfg.ui_dir.as_deref());
@@ -115,9 +127,16 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
             root.join("build-cache.json"),
         )),
         daemon_id: daemon_id(root)?,
+        auth: crate::auth::AuthState {
+            limiter: crate::auth::limiter::LoginLimiter::new(cfg.login_lockout),
+            revocations: Default::default(),
+            session_ttl: cfg.session_ttl,
+        },
+        recordings: root.join("recordings"),
     });
 
     prune_activity(&state, cfg.activity_retention_days);
+    forget_removed_owners(&state).await;
 
     let hosts = if cfg.hosts.is_empty() {
         vec![DEFAULT_HOST.to_string()]
@@ -290,20 +309,58 @@ fn forward_container_events(sup: &Arc<crate::container::Supervisor>, db: Db) {
     });
 }
 
-/// Drops activity older than the retention period now and every hour.
-fn prune_activity(state: &Arc<AppState>, days: u32) {
-    if days == 0 {
-        return;
+/// Drops the team ownership of containers and volumes that are gone
+/// (removed by `--rm`, or while the daemon was down).
+async fn forget_removed_owners(state: &AppState) {
+    let containers: std::collections::HashSet<String> = state
+        .containers
+        .store
+        .list()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let volumes: std::collections::HashSet<String> = state
+        .containers
+        .volumes
+        .list()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    for (kind, present) in [("container", &containers), ("volume", &volumes)] {
+        let Ok(owned) = state.db.ownership(kind).await else {
+            continue;
+        };
+        for id in owned.keys().filter(|id| !present.contains(*id)) {
+            let _ = state.db.release(kind, id, None).await;
+        }
     }
+}
+
+/// Now and every hour: drops activity and terminal recordings older than
+/// the retention period, and expired sessions and tokens.
+fn prune_activity(state: &Arc<AppState>, days: u32) {
     let db = state.db.clone();
+    let recordings = state.recordings.clone();
     tokio::spawn(async move {
         let keep = i64::from(days) * 86_400 * 1_000_000_000;
         loop {
-            let before = crate::timefmt::unix_nanos_now() - keep;
-            match db.prune_activity(before).await {
-                Ok(n) if n > 0 => tracing::info!(removed = n, days, "activity history pruned"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "activity history pruning"),
+            if let Err(e) = db.prune_credentials().await {
+                tracing::warn!(error = %e, "pruning expired sessions and tokens");
+            }
+            if days > 0 {
+                let before = crate::timefmt::unix_nanos_now() - keep;
+                match db.prune_activity(before).await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, days, "activity history pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "activity history pruning"),
+                }
+                let dir = recordings.clone();
+                let n = tokio::task::spawn_blocking(move || api::recording::prune(&dir, before))
+                    .await
+                    .unwrap_or(0);
+                if n > 0 {
+                    tracing::info!(removed = n, days, "terminal recordings pruned");
+                }
             }
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }

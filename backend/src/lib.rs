@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
 pub mod build;
 pub mod cli;
 pub mod container;

@@ -1,13 +1,81 @@
 //! Calls to the daemon's Engine API, decoding Docker's error JSON into messages.
+//! The session cookie goes with every call by itself; state changes carry the
+//! session's CSRF token; an answer of 401 sends the browser to the login page.
 
 use berth_types::{ErrorResponse, JsonMessage};
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
 use wasm_bindgen::JsCast;
+
+thread_local! {
+    static CSRF: RefCell<String> = const { RefCell::new(String::new()) };
+    static TEAM: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+const TEAM_KEY: &str = "berth-team";
+
+/// The team new containers, images and volumes go to, for a user in
+/// several teams (sent as `X-Berth-Team`; kept in the browser).
+pub fn chosen_team() -> Option<String> {
+    web_sys::window()?.local_storage().ok()??.get_item(TEAM_KEY).ok()?
+}
+
+pub fn choose_team(team: &str) {
+    if let Some(Ok(Some(st))) = web_sys::window().map(|w| w.local_storage()) {
+        let _ = st.set_item(TEAM_KEY, team);
+    }
+    TEAM.with(|t| *t.borrow_mut() = team.to_string());
+}
+
+/// Every request names the chosen team, if there is one.
+fn base(b: RequestBuilder) -> RequestBuilder {
+    let team = TEAM.with(|t| t.borrow().clone());
+    if team.is_empty() {
+        b
+    } else {
+        b.header("X-Berth-Team", &team)
+    }
+}
+
+/// Starts with the team chosen before, if the user is still in it.
+pub fn restore_team(teams: &[String]) {
+    if let Some(t) = chosen_team().filter(|t| teams.contains(t)) {
+        TEAM.with(|c| *c.borrow_mut() = t);
+    }
+}
+
+/// Keeps the session's CSRF token (from the login or `/berth/session`).
+pub fn set_csrf(token: &str) {
+    CSRF.with(|c| *c.borrow_mut() = token.to_string());
+}
+
+/// A state-changing request with the CSRF token.
+fn changing(b: RequestBuilder) -> RequestBuilder {
+    let token = CSRF.with(|c| c.borrow().clone());
+    base(b).header("X-CSRF-Token", &token)
+}
+
+fn post(path: &str) -> RequestBuilder {
+    changing(Request::post(path))
+}
+
+/// The login page, coming back to where the user was.
+pub fn to_login() {
+    let Some(w) = web_sys::window() else { return };
+    let loc = w.location();
+    let here = format!("{}{}", loc.pathname().unwrap_or_default(), loc.search().unwrap_or_default());
+    if !here.starts_with("/ui/login") {
+        let _ = loc.set_href(&format!("/ui/login?next={}", escape(&here)));
+    }
+}
 
 /// Sends a request; a non-2xx answer becomes the daemon's message.
 async fn send(req: Request) -> Result<Response, String> {
     let res = req.send().await.map_err(|e| format!("cannot reach the Berth daemon: {e}"))?;
+    if res.status() == 401 {
+        to_login();
+    }
     if !res.ok() {
         let status = res.status();
         return Err(match res.json::<ErrorResponse>().await {
@@ -20,25 +88,65 @@ async fn send(req: Request) -> Result<Response, String> {
 
 /// GETs `path` and decodes JSON.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
-    let res = send(Request::get(path).build().map_err(|e| e.to_string())?).await?;
+    let res = send(base(Request::get(path)).build().map_err(|e| e.to_string())?).await?;
     res.json::<T>().await.map_err(|e| format!("unexpected answer from the daemon: {e}"))
+}
+
+/// GETs `path` as text.
+pub async fn get_text(path: &str) -> Result<String, String> {
+    let res = send(base(Request::get(path)).build().map_err(|e| e.to_string())?).await?;
+    res.text().await.map_err(|e| format!("unexpected answer from the daemon: {e}"))
+}
+
+/// The logged-in account, from `/berth/session` or the login.
+#[derive(Debug, Clone, Default, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Session {
+    pub username: String,
+    pub role: String,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub csrf_token: Option<String>,
+}
+
+impl Session {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
 }
 
 /// POSTs a JSON body and decodes the JSON answer.
 pub async fn post_json<B: serde::Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, String> {
-    let req = Request::post(path).json(body).map_err(|e| e.to_string())?;
+    let req = post(path).json(body).map_err(|e| e.to_string())?;
     let res = send(req).await?;
     res.json::<T>().await.map_err(|e| format!("unexpected answer from the daemon: {e}"))
 }
 
+/// PUTs or PATCHes a JSON body; the answer's body is not read.
+pub async fn send_json<B: serde::Serialize>(method: &str, path: &str, body: &B) -> Result<(), String> {
+    let b = match method {
+        "PATCH" => Request::patch(path),
+        _ => Request::put(path),
+    };
+    send(changing(b).json(body).map_err(|e| e.to_string())?).await.map(|_| ())
+}
+
 pub async fn delete(path: &str) -> Result<(), String> {
-    send(Request::delete(path).build().map_err(|e| e.to_string())?).await.map(|_| ())
+    send(changing(Request::delete(path)).build().map_err(|e| e.to_string())?).await.map(|_| ())
+}
+
+/// PUTs with no body (team membership).
+pub async fn put_empty(path: &str) -> Result<(), String> {
+    send(changing(Request::put(path)).build().map_err(|e| e.to_string())?).await.map(|_| ())
 }
 
 /// POSTs to a streaming endpoint (pull, push) and calls `on_message` with each
 /// NDJSON progress message as it arrives. A message with an error ends it.
 pub async fn post_stream(path: &str, on_message: impl FnMut(JsonMessage)) -> Result<(), String> {
-    stream_messages(Request::post(path).build().map_err(|e| e.to_string())?, on_message).await
+    stream_messages(post(path).build().map_err(|e| e.to_string())?, on_message).await
 }
 
 /// `post_stream` with a body (a build context).
@@ -48,7 +156,7 @@ pub async fn post_stream_body(
     body: &[u8],
     on_message: impl FnMut(JsonMessage),
 ) -> Result<(), String> {
-    let req = Request::post(path)
+    let req = post(path)
         .header("Content-Type", content_type)
         .body(js_sys::Uint8Array::from(body))
         .map_err(|e| e.to_string())?;
@@ -84,13 +192,13 @@ async fn stream_messages(req: Request, mut on_message: impl FnMut(JsonMessage)) 
 
 /// POSTs with no body (start, stop, …).
 pub async fn post_empty(path: &str) -> Result<(), String> {
-    send(Request::post(path).build().map_err(|e| e.to_string())?).await.map(|_| ())
+    send(post(path).build().map_err(|e| e.to_string())?).await.map(|_| ())
 }
 
 /// GETs a streaming endpoint (events, logs) and calls `on_chunk` with each
 /// piece of the body as it arrives, until the body ends.
 pub async fn get_stream(path: &str, mut on_chunk: impl FnMut(&[u8])) -> Result<(), String> {
-    let res = send(Request::get(path).build().map_err(|e| e.to_string())?).await?;
+    let res = send(base(Request::get(path)).build().map_err(|e| e.to_string())?).await?;
     let body = res.body().ok_or("the daemon sent no body")?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     loop {

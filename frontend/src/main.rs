@@ -28,6 +28,9 @@ fn App() -> impl IntoView {
                     <Route path=path!("/ui/build") view=pages::build::BuildPage/>
                     <Route path=path!("/ui/activity") view=pages::activity::ActivityPage/>
                     <Route path=path!("/ui/registries") view=pages::registries::RegistriesPage/>
+                    <Route path=path!("/ui/login") view=pages::login::LoginPage/>
+                    <Route path=path!("/ui/account") view=pages::account::AccountPage/>
+                    <Route path=path!("/ui/users") view=pages::users::UsersPage/>
                 </Routes>
             </layout::Shell>
         </Router>

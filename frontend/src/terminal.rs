@@ -108,3 +108,34 @@ impl Session {
         let _ = self.ws.send_with_str(&format!(r#"{{"resize":[{rows},{cols}]}}"#));
     }
 }
+
+/// A terminal without a connection, for replaying a recording.
+pub struct Player {
+    term: XTerm,
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        self.term.dispose();
+    }
+}
+
+impl Player {
+    pub fn open(el: &web_sys::HtmlElement, cols: u32, rows: u32) -> Player {
+        let opts = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&opts, &"cols".into(), &cols.into());
+        let _ = js_sys::Reflect::set(&opts, &"rows".into(), &rows.into());
+        let _ = js_sys::Reflect::set(&opts, &"fontFamily".into(), &"DejaVu Sans Mono, monospace".into());
+        let term = XTerm::new(&opts);
+        term.open(el);
+        Player { term }
+    }
+
+    pub fn write(&self, s: &str) {
+        self.term.write_str(s);
+    }
+
+    pub fn resize(&self, cols: u32, rows: u32) {
+        self.term.resize(cols, rows);
+    }
+}

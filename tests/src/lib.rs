@@ -46,12 +46,17 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// The admin password every test daemon starts with (`--admin-password-file`).
+pub const ADMIN_PASSWORD: &str = "e2e-admin-password";
+
 /// A running daemon owned by one test.
 pub struct Daemon {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub port: u16,
     args: Vec<String>,
+    /// An API token of the admin account, made on first use.
+    admin_token: std::sync::OnceLock<String>,
     /// This daemon's own bridge and subnet, so daemons in parallel tests never meet.
     pub net: TestNet,
 }
@@ -175,6 +180,7 @@ impl Daemon {
             dir,
             port: free_port(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            admin_token: std::sync::OnceLock::new(),
             net: TestNet::reserve(),
         };
         d.spawn();
@@ -212,6 +218,8 @@ impl Daemon {
             .arg("--bip")
             .arg(format!("{}/24", self.net.gateway()))
             .args(&self.args)
+            .arg("--admin-password-file")
+            .arg(self.admin_password_file())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -329,9 +337,65 @@ impl Daemon {
         out.ok().trim().to_string()
     }
 
-    /// A raw API call over TCP.
+    fn admin_password_file(&self) -> PathBuf {
+        let p = self.dir.path().join("admin-password");
+        if !p.exists() {
+            std::fs::write(&p, format!("{ADMIN_PASSWORD}\n")).expect("admin password file");
+        }
+        p
+    }
+
+    /// A raw API call over TCP as the admin (with an API token).
     pub fn http(&self, method: &str, path: &str, body: &[u8]) -> http::Response {
-        http::request(("127.0.0.1", self.port), method, path, &[], body)
+        let auth = format!("Bearer {}", self.admin_token());
+        self.http_with(method, path, &[("Authorization", &auth)], body)
+    }
+
+    /// A raw API call over TCP with the given headers only (no credentials
+    /// unless given).
+    pub fn http_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> http::Response {
+        http::request(("127.0.0.1", self.port), method, path, headers, body)
+    }
+
+    /// Logs in over TCP: the session cookie (`berth_session=…`) and the CSRF token.
+    pub fn login(&self, user: &str, password: &str) -> (String, String) {
+        let body = serde_json::json!({"Username": user, "Password": password}).to_string();
+        let r = self.http_with("POST", "/berth/login", &[], body.as_bytes());
+        assert_eq!(r.status, 200, "login as {user}: {}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("session cookie")
+            .to_string();
+        let csrf = r.json()["CsrfToken"].as_str().expect("csrf").to_string();
+        (cookie, csrf)
+    }
+
+    /// A new API token of `user` (logging in with `password`).
+    pub fn token_of(&self, user: &str, password: &str, name: &str) -> String {
+        let (cookie, csrf) = self.login(user, password);
+        let body = serde_json::json!({"Name": name}).to_string();
+        let r = self.http_with(
+            "POST",
+            "/berth/tokens",
+            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 201, "token for {user}: {}", r.text());
+        r.json()["Token"].as_str().expect("token").to_string()
+    }
+
+    /// The admin's API token for this daemon.
+    pub fn admin_token(&self) -> String {
+        self.admin_token
+            .get_or_init(|| self.token_of("admin", ADMIN_PASSWORD, "e2e"))
+            .clone()
     }
 
     /// How many layers are unpacked in the store.
@@ -406,20 +470,17 @@ impl Drop for Daemon {
 }
 
 impl Daemon {
-    /// `rm -f -v` of every container, through the API.
+    /// `rm -f -v` of every container, as root on the unix socket.
     fn remove_containers(&self) {
         if self.child.is_none() {
             return;
         }
-        let list = self.http("GET", "/containers/json?all=1", b"");
-        if let Ok(serde_json::Value::Array(cs)) =
-            serde_json::from_slice::<serde_json::Value>(&list.body)
-        {
-            for c in cs {
-                if let Some(id) = c["Id"].as_str() {
-                    self.http("DELETE", &format!("/containers/{id}?force=1&v=1"), b"");
-                }
-            }
+        let ids = self.berth(&["ps", "-aq", "--no-trunc"]);
+        let ids: Vec<&str> = ids.stdout.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids);
+            let _ = self.berth(&args);
         }
     }
 

@@ -7,7 +7,7 @@ use berth_e2e::Daemon;
 #[test]
 fn state_changes_are_recorded_with_their_results() {
     let d = Daemon::with_busybox();
-    d.berth(&["create", "--name", "traced", "busybox", "true"])
+    d.berth(&["create", "--name", "traced", "busybox", "sleep", "30"])
         .ok();
     d.berth(&["start", "traced"]).ok();
     let missing = d.berth(&["start", "no-such-box"]);
@@ -37,7 +37,11 @@ fn state_changes_are_recorded_with_their_results() {
     assert_eq!(find("container.start", "no-such-box")["Status"], 404);
     let stop = find("container.stop", "traced");
     assert_eq!(stop["Status"], 204);
-    assert_eq!(stop["Actor"], "tcp:127.0.0.1");
+    assert_eq!(stop["Actor"], "admin", "the account behind the API token");
+    assert_eq!(
+        stop["Address"].as_str().unwrap().split(':').next(),
+        Some("127.0.0.1")
+    );
     assert!(
         !rows.iter().any(|r| r["Method"] == "GET"),
         "reads are not recorded"
@@ -52,9 +56,12 @@ fn state_changes_are_recorded_with_their_results() {
     let by_object = d.http("GET", "/berth/activity?object=no-such", b"").json();
     assert_eq!(by_object.as_array().unwrap().len(), 1);
     let by_actor = d
-        .http("GET", "/berth/activity?actor=tcp:127.0.0.1", b"")
+        .http("GET", "/berth/activity?actor=admin&action=container", b"")
         .json();
     assert_eq!(by_actor.as_array().unwrap().len(), 1);
+    let login = d.http("GET", "/berth/activity?action=login", b"").json();
+    assert_eq!(login[0]["Actor"], "admin", "the login the harness made");
+    assert_eq!(login[0]["Status"], 200);
     let later = d
         .http("GET", "/berth/activity?since=2200-01-01T00:00:00Z", b"")
         .json();
@@ -70,11 +77,11 @@ fn state_changes_are_recorded_with_their_results() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "time,actor,address,action,object,method,path,status"
+        "time,actor,team,address,action,object,method,path,status"
     );
     assert!(
         lines.iter().any(|l| l.ends_with(
-            ",root,unix,container.start,no-such-box,POST,/containers/no-such-box/start,404"
+            ",root,,unix,container.start,no-such-box,POST,/containers/no-such-box/start,404"
         )),
         "{text}"
     );

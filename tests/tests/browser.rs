@@ -2,7 +2,7 @@
 //! (Debian's chromium + chromium-driver) against a daemon started by the test.
 
 use berth_e2e::http::{self, Response};
-use berth_e2e::Daemon;
+use berth_e2e::{Daemon, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -177,6 +177,20 @@ impl Browser {
         }
     }
 
+    /// Logs in on the dashboard's login page as `user`.
+    fn login_as(&self, d: &Daemon, user: &str, password: &str) {
+        self.goto(&format!("http://127.0.0.1:{}/ui/login", d.port));
+        self.type_into("input[name=username]", user);
+        self.type_into("input[name=password]", password);
+        self.click("button.login-submit");
+        self.wait_text(".whoami-name", user);
+    }
+
+    /// Logs in as the admin.
+    fn login(&self, d: &Daemon) {
+        self.login_as(d, "admin", ADMIN_PASSWORD);
+    }
+
     /// Empties the input matched by `css`.
     fn clear(&self, css: &str) {
         let id = self.element(css);
@@ -285,6 +299,7 @@ fn dashboard_lists_the_starter_image_and_shows_its_history() {
     let d = Daemon::start();
     let id = d.starter_image("busybox:latest");
     let b = Browser::start();
+    b.login(&d);
     let started = Instant::now();
     b.goto(&format!("http://127.0.0.1:{}/", d.port));
     let row = b.wait_text("tr.image-row", "busybox");
@@ -335,6 +350,7 @@ fn dashboard_searches_a_registry_pulls_with_progress_and_manages_logins() {
 
     let d = Daemon::start();
     let b = Browser::start();
+    b.login(&d);
     b.goto(&format!("http://127.0.0.1:{}/ui/search", d.port));
     b.type_into("input[name=term]", &format!("{}/app", reg.host()));
     b.click("form.search-form button");
@@ -420,6 +436,7 @@ fn dashboard_launches_a_container_and_runs_commands_in_its_terminal() {
     let d = Daemon::start();
     d.starter_image("busybox:latest");
     let b = Browser::start();
+    b.login(&d);
     b.goto(&format!("http://127.0.0.1:{}/ui/containers/new", d.port));
     b.type_into("input[name=image]", "busybox:latest");
     b.type_into("input[name=name]", "webterm");
@@ -457,6 +474,15 @@ fn dashboard_launches_a_container_and_runs_commands_in_its_terminal() {
     let id = d.berth(&["ps", "-q"]).ok().trim().to_string();
     assert!(rows.contains(&id), "the exec runs in the container: {rows}");
 
+    // Both terminals were recorded; the admin replays the shell's.
+    b.goto(&format!("http://127.0.0.1:{}/ui/activity", d.port));
+    let table = b.wait_text(".activity-table", "container.shell");
+    assert!(table.contains("container.attach"), "{table}");
+    b.click(".replay-btn");
+    b.wait_text(".replay-term", "shell-5 in ");
+    b.wait_text(".replay-status", "Replay finished");
+    b.screenshot("replay");
+
     // The list shows it live, and removes it.
     b.goto(&format!("http://127.0.0.1:{}/ui/containers", d.port));
     let row = b.wait_text("tr.container-row", "webterm");
@@ -477,6 +503,7 @@ fn dashboard_launch_form_finds_an_image_in_a_registry_and_pulls_it_to_run() {
 
     let d = Daemon::start();
     let b = Browser::start();
+    b.login(&d);
     b.goto(&format!("http://127.0.0.1:{}/ui/containers/new", d.port));
     b.type_into("input[name=image]", &format!("{}/tool", reg.host()));
     b.click("button.image-search");
@@ -524,6 +551,7 @@ fn dashboard_shows_a_containers_changes_and_commits_them() {
     ])
     .ok();
     let b = Browser::start();
+    b.login(&d);
     b.goto(&format!("http://127.0.0.1:{}/ui/containers/edited", d.port));
     let tree = b.wait_text(".changes-tree", "index.html");
     for line in ["A srv", "A site", "A index.html", "C bin", "D true"] {
@@ -549,6 +577,7 @@ fn dashboard_shows_a_containers_changes_and_commits_them() {
 fn dashboard_builds_a_dockerfile_written_on_the_page() {
     let d = Daemon::with_busybox();
     let b = Browser::start();
+    b.login(&d);
     b.goto(&format!("http://127.0.0.1:{}/ui/build", d.port));
     b.wait_text(".page-head", "Build an image");
     b.clear("textarea[name=dockerfile]");
@@ -618,6 +647,7 @@ fn dashboard_activity_shows_what_was_just_done() {
         .ok();
     let _ = d.berth(&["start", "missing-one"]);
     let b = Browser::start();
+    b.login(&d);
     b.goto(&format!("http://127.0.0.1:{}/ui/activity", d.port));
     let table = b.wait_text(".activity-table", "container.start");
     assert!(
@@ -632,4 +662,127 @@ fn dashboard_activity_shows_what_was_just_done() {
     b.screenshot("activity");
     let csv = d.http("GET", "/berth/activity?format=csv&object=missing", b"");
     assert_eq!(csv.text().lines().count(), 2, "{}", csv.text());
+}
+
+#[test]
+fn dashboard_login_logout_and_a_viewer_sees_only_their_teams_containers() {
+    let d = Daemon::with_busybox();
+    let admin = |method: &str, path: &str, body: serde_json::Value| {
+        let r = d.http(method, path, body.to_string().as_bytes());
+        assert!(r.status < 300, "{method} {path}: {}", r.text());
+    };
+    admin("POST", "/berth/teams", json!({"Name": "blue"}));
+    admin("POST", "/berth/teams", json!({"Name": "red"}));
+    for (u, role, team) in [
+        ("ann", "operator", "blue"),
+        ("vic", "viewer", "blue"),
+        ("rob", "operator", "red"),
+    ] {
+        admin(
+            "POST",
+            "/berth/users",
+            json!({"Name": u, "Password": "team-password-1", "Role": role, "Teams": [team]}),
+        );
+    }
+    for (u, name) in [("ann", "bluebox"), ("rob", "redbox")] {
+        let t = d.token_of(u, "team-password-1", "setup");
+        let auth = format!("Bearer {t}");
+        let r = d.http_with(
+            "POST",
+            &format!("/containers/create?name={name}"),
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            br#"{"Image":"busybox","Cmd":["true"]}"#,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+
+    let b = Browser::start();
+    // Not logged in: the dashboard sends the browser to the login page.
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers", d.port));
+    b.element("input[name=username]");
+    assert!(b.url().contains("/ui/login?next="), "{}", b.url());
+    b.type_into("input[name=username]", "vic");
+    b.type_into("input[name=password]", "not the password");
+    b.click("button.login-submit");
+    b.wait_text(".login-error", "invalid username or password");
+    b.clear("input[name=password]");
+    b.type_into("input[name=password]", "team-password-1");
+    b.click("button.login-submit");
+    // Back where it was going, as vic, seeing blue's container only.
+    let row = b.wait_text("tr.container-row", "bluebox");
+    assert!(b.url().ends_with("/ui/containers"), "{}", b.url());
+    assert!(
+        !b.page_text().contains("redbox"),
+        "red's container is hidden"
+    );
+    let who = b.wait_text(".whoami", "vic");
+    assert!(who.contains("viewer") && who.contains("blue"), "{who}");
+    assert!(
+        !b.page_text().contains("Users & teams"),
+        "admin pages are not offered"
+    );
+    assert!(row.contains("busybox"), "{row}");
+    b.screenshot("viewer");
+
+    // Logout ends the session: the next page asks for a login again.
+    b.click("button.logout");
+    b.element("input[name=username]");
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers", d.port));
+    b.element("input[name=username]");
+    assert!(b.url().contains("/ui/login"), "{}", b.url());
+}
+
+#[test]
+fn dashboard_admin_manages_users_and_a_user_makes_a_token() {
+    let d = Daemon::start();
+    let b = Browser::start();
+    b.login(&d);
+    b.goto(&format!("http://127.0.0.1:{}/ui/users", d.port));
+    b.type_into("input[name=new-team]", "ops");
+    b.click("button.add-team");
+    b.wait_text(".teams-table", "ops");
+    b.type_into("input[name=new-user]", "olga");
+    b.type_into("input[name=new-password]", "short");
+    b.click("button.add-user");
+    b.wait_text(".users-error", "password too short");
+    b.type_into("input[name=new-user]", "olga");
+    b.type_into("input[name=new-password]", "olga-password");
+    b.type_into("input[name=new-teams]", "ops");
+    b.click("button.add-user");
+    let row = b.wait_text(".users-table", "olga");
+    assert!(row.contains("ops"), "{row}");
+    b.screenshot("users");
+    let users = d.http("GET", "/berth/users", b"").json();
+    let olga = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["Name"] == "olga")
+        .unwrap()
+        .clone();
+    assert_eq!(olga["Role"], "operator");
+    assert_eq!(olga["Teams"], json!(["ops"]));
+
+    // Olga logs in and makes a token for a script.
+    b.click("button.logout");
+    b.element("input[name=username]");
+    b.login_as(&d, "olga", "olga-password");
+    b.goto(&format!("http://127.0.0.1:{}/ui/account", d.port));
+    b.wait_text(".account-role", "operator");
+    b.type_into("input[name=token-name]", "backup-script");
+    b.click("button.make-token");
+    let token = b.wait_text(".token-value", "berth_");
+    let row = b.wait_text(".tokens-table", "backup-script");
+    assert!(row.contains("never"), "not used yet: {row}");
+    let auth = format!("Bearer {}", token.trim());
+    let r = d.http_with("GET", "/berth/session", &[("Authorization", &auth)], b"");
+    assert_eq!(r.json()["Username"], "olga");
+    b.screenshot("tokens");
+    b.click("button.revoke");
+    b.wait_text(".empty", "No tokens yet");
+    let r = d.http_with("GET", "/berth/session", &[("Authorization", &auth)], b"");
+    assert_eq!(r.status, 401);
 }

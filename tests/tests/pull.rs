@@ -161,14 +161,16 @@ fn pull_with_htpasswd_credentials() {
 
     // Wrong password: refused, nothing added.
     let bad = berth_e2e::archive::base64(br#"{"username":"alice","password":"wrong"}"#);
-    let r = berth_e2e::http::request(
-        ("127.0.0.1", d.port),
+    let r = d.http_with(
         "POST",
         &format!(
             "/images/create?fromImage={}/private/other&tag=1",
             reg.host()
         ),
-        &[("X-Registry-Auth", &bad)],
+        &[
+            ("X-Registry-Auth", &bad),
+            ("Authorization", &format!("Bearer {}", d.admin_token())),
+        ],
         b"",
     );
     assert_eq!(r.status, 404, "{}", r.text());

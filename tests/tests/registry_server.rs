@@ -15,10 +15,13 @@ fn skopeo_and_another_berth_push_into_berth_and_copy_out() {
 
     let reg = Daemon::start();
     let host = format!("127.0.0.1:{}", reg.port);
+    let creds = format!("admin:{}", reg.admin_token());
     skopeo(&[
         "copy",
         "--quiet",
         "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
         &format!("docker-archive:{archive}"),
         &format!("docker://{host}/mine/bb:1"),
     ]);
@@ -42,6 +45,8 @@ fn skopeo_and_another_berth_push_into_berth_and_copy_out() {
         "copy",
         "--quiet",
         "--src-tls-verify=false",
+        "--src-creds",
+        &creds,
         &format!("docker://{host}/mine/bb:1"),
         &format!("oci:{}:x", out.display()),
     ]);
@@ -53,7 +58,11 @@ fn skopeo_and_another_berth_push_into_berth_and_copy_out() {
     .unwrap();
     assert_eq!(v["config"]["Cmd"][0], "sh");
 
-    // One Berth pushes to the other; a second push sends nothing.
+    // One Berth pushes to the other (logged in with an API token); a second
+    // push sends nothing.
+    let token = reg.admin_token();
+    src.berth(&["login", &host, "-u", "admin", "-p", &token])
+        .ok();
     src.berth(&["tag", "busybox", &format!("{host}/team/app:7")])
         .ok();
     let pushed = src
@@ -75,6 +84,16 @@ fn skopeo_and_another_berth_push_into_berth_and_copy_out() {
     assert!(!again.contains(": Pushed"), "{again}");
     // And pulls back from it.
     let fresh = Daemon::start();
+    fresh
+        .berth(&[
+            "login",
+            &host,
+            "-u",
+            "admin",
+            "--password",
+            berth_e2e::ADMIN_PASSWORD,
+        ])
+        .ok();
     assert!(fresh
         .berth(&["pull", &format!("{host}/team/app:7")])
         .ok()
@@ -90,42 +109,81 @@ fn distribution_api_details() {
         d.berth(&["tag", "busybox", &format!("{host}/{t}")]).ok();
     }
     let addr = ("127.0.0.1", d.port);
-    let r = request(addr, "GET", "/v2/", &[], b"");
+    // Anonymous clients are asked for Basic credentials (a password or a token).
+    let anon = request(addr, "GET", "/v2/", &[], b"");
+    assert_eq!(anon.status, 401);
+    assert_eq!(
+        anon.header("www-authenticate"),
+        Some("Basic realm=\"Berth\"")
+    );
+    let auth = format!("Bearer {}", d.admin_token());
+    let r = request(addr, "GET", "/v2/", &[("Authorization", &auth)], b"");
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("docker-distribution-api-version"),
         Some("registry/2.0")
     );
 
-    let r = request(addr, "GET", "/v2/_catalog?n=2", &[], b"");
+    let r = request(
+        addr,
+        "GET",
+        "/v2/_catalog?n=2",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(r.json()["repositories"], serde_json::json!(["a/x", "b/y"]));
     assert!(
         r.header("link").unwrap().contains("last=b/y"),
         "{:?}",
         r.header("link")
     );
-    let r = request(addr, "GET", "/v2/_catalog?n=2&last=b/y", &[], b"");
+    let r = request(
+        addr,
+        "GET",
+        "/v2/_catalog?n=2&last=b/y",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(
         r.json()["repositories"].as_array().unwrap().len(),
         2,
         "c/z and library/busybox"
     );
     assert_eq!(
-        request(addr, "GET", "/v2/b/y/tags/list", &[], b"").json()["tags"],
+        request(
+            addr,
+            "GET",
+            "/v2/b/y/tags/list",
+            &[("Authorization", &auth)],
+            b""
+        )
+        .json()["tags"],
         serde_json::json!(["1", "2"])
     );
 
-    let r = request(addr, "GET", "/v2/b/y/manifests/nope", &[], b"");
+    let r = request(
+        addr,
+        "GET",
+        "/v2/b/y/manifests/nope",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["errors"][0]["code"], "MANIFEST_UNKNOWN");
-    let head = request(addr, "HEAD", "/v2/b/y/manifests/1", &[], b"");
+    let head = request(
+        addr,
+        "HEAD",
+        "/v2/b/y/manifests/1",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(head.status, 200);
     let digest = head.header("docker-content-digest").unwrap().to_string();
     let m = request(
         addr,
         "GET",
         &format!("/v2/b/y/manifests/{digest}"),
-        &[],
+        &[("Authorization", &auth)],
         b"",
     )
     .json();
@@ -134,7 +192,7 @@ fn distribution_api_details() {
         addr,
         "GET",
         &format!("/v2/b/y/blobs/{layer}"),
-        &[("Range", "bytes=0-99")],
+        &[("Range", "bytes=0-99"), ("Authorization", &auth)],
         b"",
     );
     assert_eq!(part.status, 206);
@@ -143,19 +201,25 @@ fn distribution_api_details() {
     // Chunked upload: POST, two PATCHes, PUT with the digest.
     let data = b"hello berth registry".to_vec();
     let want = format!("sha256:{}", berth_e2e::archive::sha256_hex(&data));
-    let start = request(addr, "POST", "/v2/up/load/blobs/uploads/", &[], b"");
+    let start = request(
+        addr,
+        "POST",
+        "/v2/up/load/blobs/uploads/",
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(start.status, 202);
     let loc = start.header("location").unwrap().to_string();
     assert_eq!(
-        request(addr, "PATCH", &loc, &[], &data[..5]).header("range"),
+        request(addr, "PATCH", &loc, &[("Authorization", &auth)], &data[..5]).header("range"),
         Some("0-4")
     );
-    request(addr, "PATCH", &loc, &[], &data[5..]);
+    request(addr, "PATCH", &loc, &[("Authorization", &auth)], &data[5..]);
     let bad = request(
         addr,
         "PUT",
         &format!("{loc}?digest=sha256:{}", "0".repeat(64)),
-        &[],
+        &[("Authorization", &auth)],
         b"",
     );
     assert_eq!(bad.status, 400);
@@ -169,25 +233,38 @@ fn distribution_api_details() {
         addr,
         "POST",
         &format!("/v2/up/load/blobs/uploads/?digest={want}"),
-        &[],
+        &[("Authorization", &auth)],
         &data,
     );
     assert_eq!(r.status, 201);
     assert_eq!(
-        request(addr, "GET", &format!("/v2/up/load/blobs/{want}"), &[], b"").body,
+        request(
+            addr,
+            "GET",
+            &format!("/v2/up/load/blobs/{want}"),
+            &[("Authorization", &auth)],
+            b""
+        )
+        .body,
         data
     );
     let r = request(
         addr,
         "POST",
         &format!("/v2/other/blobs/uploads/?mount={want}&from=up/load"),
-        &[],
+        &[("Authorization", &auth)],
         b"",
     );
     assert_eq!(r.status, 201, "cross-repository mount");
 
     // DELETE of a blob: one no image uses goes; one an image uses stays.
-    let used = request(addr, "DELETE", &format!("/v2/b/y/blobs/{layer}"), &[], b"");
+    let used = request(
+        addr,
+        "DELETE",
+        &format!("/v2/b/y/blobs/{layer}"),
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(used.status, 405);
     assert!(
         used.json()["errors"][0]["message"]
@@ -198,18 +275,31 @@ fn distribution_api_details() {
         used.text()
     );
     assert_eq!(
-        request(addr, "HEAD", &format!("/v2/b/y/blobs/{layer}"), &[], b"").status,
+        request(
+            addr,
+            "HEAD",
+            &format!("/v2/b/y/blobs/{layer}"),
+            &[("Authorization", &auth)],
+            b""
+        )
+        .status,
         200
     );
     let gone = request(
         addr,
         "DELETE",
         &format!("/v2/up/load/blobs/{want}"),
-        &[],
+        &[("Authorization", &auth)],
         b"",
     );
     assert_eq!(gone.status, 202);
-    let r = request(addr, "GET", &format!("/v2/up/load/blobs/{want}"), &[], b"");
+    let r = request(
+        addr,
+        "GET",
+        &format!("/v2/up/load/blobs/{want}"),
+        &[("Authorization", &auth)],
+        b"",
+    );
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["errors"][0]["code"], "BLOB_UNKNOWN");
     assert_eq!(
@@ -217,7 +307,7 @@ fn distribution_api_details() {
             addr,
             "DELETE",
             &format!("/v2/up/load/blobs/{want}"),
-            &[],
+            &[("Authorization", &auth)],
             b""
         )
         .status,

@@ -44,12 +44,17 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// A future that resolves when the credential a connection was opened with
+/// ends (logout, revocation): the connection closes then.
+pub type Ended = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Copies between `client` and the shim's socket until the process's output
-/// ends or the client detaches.
+/// ends, the client detaches, or `ended` resolves.
 pub async fn session(
     client: impl AsyncRead + AsyncWrite + Send + 'static,
     shim: tokio::net::UnixStream,
     opts: AttachOptions,
+    ended: Ended,
 ) {
     let (mut client_r, mut client_w) = tokio::io::split(client);
     let (mut shim_r, mut shim_w) = shim.into_split();
@@ -120,23 +125,34 @@ pub async fn session(
     tokio::select! {
         _ = output => {}
         _ = input => {}
+        _ = ended => {}
     }
 }
 
 /// Runs a session over a WebSocket (the dashboard's terminal): binary
 /// messages are input, a text message `{"resize":[rows,cols]}` resizes the
 /// terminal (through the shim's socket at `socket`), other text is input;
-/// output goes out as binary messages.
+/// output goes out as binary messages. Both directions go to `recorder`;
+/// the socket closes when `ended` resolves.
 pub async fn websocket_session(
     ws: axum::extract::ws::WebSocket,
     shim: tokio::net::UnixStream,
     socket: std::path::PathBuf,
     opts: AttachOptions,
+    ended: Ended,
+    recorder: Option<std::sync::Arc<super::recording::Recorder>>,
 ) {
+    use super::recording::Stream;
     use axum::extract::ws::Message;
     use futures_util::{SinkExt, StreamExt};
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
-    let session_task = tokio::spawn(session(theirs, shim, opts));
+    let session_task = tokio::spawn(session(
+        theirs,
+        shim,
+        opts,
+        Box::pin(std::future::pending()),
+    ));
+    let rec_out = recorder.clone();
     let (mut ours_r, mut ours_w) = tokio::io::split(ours);
     let (mut ws_tx, mut ws_rx) = ws.split();
     let to_browser = async move {
@@ -145,6 +161,9 @@ pub async fn websocket_session(
             match ours_r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some(r) = &rec_out {
+                        r.bytes(Stream::Output, &buf[..n]);
+                    }
                     if ws_tx
                         .send(Message::Binary(buf[..n].to_vec().into()))
                         .await
@@ -163,6 +182,9 @@ pub async fn websocket_session(
                 Message::Binary(b) => b.to_vec(),
                 Message::Text(t) => {
                     if let Some((rows, cols)) = resize_message(t.as_str()) {
+                        if let Some(r) = &recorder {
+                            r.resize(cols, rows);
+                        }
                         let _ = resize(&socket, rows, cols).await;
                         continue;
                     }
@@ -171,6 +193,9 @@ pub async fn websocket_session(
                 Message::Close(_) => break,
                 _ => continue,
             };
+            if let Some(r) = &recorder {
+                r.bytes(Stream::Input, &data);
+            }
             if ours_w.write_all(&data).await.is_err() {
                 break;
             }
@@ -181,6 +206,7 @@ pub async fn websocket_session(
     tokio::select! {
         _ = to_browser => {}
         _ = from_browser => {}
+        _ = ended => tracing::info!("terminal closed: its session or token ended"),
     }
     session_task.abort();
 }

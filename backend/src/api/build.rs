@@ -22,7 +22,13 @@ fn json_map<T: serde::de::DeserializeOwned + Default>(p: &Params, key: &str) -> 
 }
 
 /// `POST /build?t=&dockerfile=&buildargs=&nocache=&target=&labels=&q=`.
-pub async fn build(state: State, actor: Actor, p: Params, body: Body) -> ApiResult<Response> {
+pub async fn build(
+    state: State,
+    actor: Actor,
+    who: crate::auth::Principal,
+    p: Params,
+    body: Body,
+) -> ApiResult<Response> {
     let tags = p
         .all("t")
         .iter()
@@ -35,7 +41,15 @@ pub async fn build(state: State, actor: Actor, p: Params, body: Body) -> ApiResu
         .collect::<ApiResult<Vec<_>>>()?;
     // `buildargs` values may be null (an arg named without a value).
     let raw_args: HashMap<String, Option<String>> = json_map(&p, "buildargs")?;
+    let visible = super::ownership::visible(&state, &who, "image")
+        .await?
+        .map(|v| {
+            let f: crate::build::builder::ImageFilter =
+                std::sync::Arc::new(move |id| v.sees(&id.to_string()));
+            f
+        });
     let opts = BuildOptions {
+        visible,
         dockerfile: p.value("dockerfile").unwrap_or("Dockerfile").to_string(),
         tags,
         build_args: raw_args
@@ -108,7 +122,7 @@ pub async fn build(state: State, actor: Actor, p: Params, body: Body) -> ApiResu
                     let _ = tx.send(JsonMessage::stream(format!("{id}\n"))).await;
                 }
                 let event = NewEvent::image("build", id.to_string(), None, &actor.0);
-                super::images::record(&st, event).await;
+                super::images::record_made(&st, event, &actor).await;
             }
             Err(e) => {
                 let _ = tx.send(JsonMessage::error(e)).await;

@@ -49,7 +49,7 @@ pub async fn commit(state: State, actor: Actor, p: Params) -> ApiResult<Response
     let made = state.containers.commit(container, req).await?;
     let name = tag.map(|t| t.to_string());
     let event = NewEvent::image("commit", made.id.to_string(), name, &actor.0);
-    super::images::record(&state, event).await;
+    super::images::record_made(&state, event, &actor).await;
     Ok((
         StatusCode::CREATED,
         Json(json!({"Id": made.id.to_string()})),

@@ -7,6 +7,7 @@ use super::attach::{self, parse_detach_keys, AttachOptions};
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::{AppState, State};
+use crate::auth::{Principal, Role};
 use crate::container::logs::{self, LogFilter};
 use crate::container::model::ZERO_TIME;
 use crate::container::supervisor::{log_path, WaitCondition};
@@ -35,12 +36,18 @@ fn or_not_modified(r: Result<(), ContainerError>) -> ApiResult<Response> {
     }
 }
 
-pub async fn create(state: State, p: Params, body: axum::body::Bytes) -> ApiResult<Response> {
+pub async fn create(
+    state: State,
+    who: Principal,
+    p: Params,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let req: CreateRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid container config: {e}")))?;
     if req.config.image.is_empty() {
         return Err(ApiError::bad_request("config.Image is required"));
     }
+    let new_volumes = super::ownership::check_create(&state, &who, &req).await?;
     let name = p.value("name").map(str::to_string);
     let sup = state.containers.clone();
     let image_name = req.config.image.clone();
@@ -61,6 +68,11 @@ pub async fn create(state: State, p: Params, body: axum::body::Bytes) -> ApiResu
     })
     .await??;
     let (c, warnings) = created;
+    let team = who.team.as_ref().map(|t| t.0);
+    super::ownership::claim(&state, team, "container", &c.id).await;
+    for v in new_volumes {
+        super::ownership::claim(&state, team, "volume", &v).await;
+    }
     state.containers.created(&c);
     Ok((
         StatusCode::CREATED,
@@ -279,7 +291,8 @@ fn filter_matches(c: &Container, key: &str, values: &[String]) -> bool {
     })
 }
 
-pub async fn list(state: State, p: Params) -> ApiResult<Json<Vec<Value>>> {
+pub async fn list(state: State, who: Principal, p: Params) -> ApiResult<Json<Vec<Value>>> {
+    let visible = super::ownership::visible(&state, &who, "container").await?;
     let all = p.flag("all")?;
     let filters = p.filters()?;
     filters.allow_only(&["status", "name", "id", "exited", "label", "ancestor"])?;
@@ -294,6 +307,7 @@ pub async fn list(state: State, p: Params) -> ApiResult<Json<Vec<Value>>> {
         .store
         .list()
         .iter()
+        .filter(|c| super::ownership::sees(&visible, &c.id))
         .filter(|c| all || limit.is_some() || has_status || c.is_running())
         .filter(|c| filters.keys().all(|k| filter_matches(c, k, filters.get(k))))
         .map(summary)
@@ -507,13 +521,22 @@ pub async fn logs(state: State, Path(id): Path<String>, p: Params) -> ApiResult<
 /// shim's attach socket, and the client's input as stdin.
 pub async fn attach(
     state: State,
+    who: Principal,
     Path(id): Path<String>,
     p: Params,
     mut req: Request,
 ) -> ApiResult<Response> {
     let c = state.containers.store.get(&id)?;
+    let stdin = p.flag("stdin")? && c.config.open_stdin;
+    if stdin && who.role < Role::Operator {
+        return Err(ApiError::forbidden(format!(
+            "forbidden: {} is a viewer: attach without stdin to watch",
+            who.user
+        )));
+    }
+    let ended = super::auth::credential_ended(&state, &who);
     let opts = AttachOptions {
-        stdin: p.flag("stdin")? && c.config.open_stdin,
+        stdin,
         stdout: p.flag("stdout")?,
         stderr: p.flag("stderr")?,
         tty: c.config.tty,
@@ -551,7 +574,7 @@ pub async fn attach(
         }
         if stream {
             if let Some(sock) = st.containers.connect_attach(&cid).await {
-                attach::session(io, sock, opts).await;
+                attach::session(io, sock, opts, ended).await;
                 return;
             }
         }
@@ -567,6 +590,7 @@ pub async fn attach(
 /// WebSocket (raw bytes both ways), for the dashboard's terminal.
 pub async fn attach_ws(
     state: State,
+    who: Principal,
     Path(id): Path<String>,
     p: Params,
     ws: axum::extract::ws::WebSocketUpgrade,
@@ -579,7 +603,10 @@ pub async fn attach_ws(
         ));
     }
     let opts = AttachOptions {
-        stdin: p.get("stdin").is_none_or(|v| v != "0" && v != "false") && c.config.open_stdin,
+        // A viewer watches: input is not passed on.
+        stdin: p.get("stdin").is_none_or(|v| v != "0" && v != "false")
+            && c.config.open_stdin
+            && who.role >= Role::Operator,
         stdout: true,
         stderr: true,
         // Raw output: a browser terminal shows both streams as they come.
@@ -588,15 +615,28 @@ pub async fn attach_ws(
         detach_keys: Vec::new(),
     };
     let sup = state.containers.clone();
-    Ok(ws.on_upgrade(move |socket| async move {
+    let ended = super::auth::credential_ended(&state, &who);
+    let (h, w) = size_params(&p).unwrap_or((0, 0));
+    let title = format!(
+        "attach to {} by {}",
+        c.name.trim_start_matches('/'),
+        who.user
+    );
+    let recorder = super::recording::Recorder::create(&state.recordings, w, h, &title)
+        .map_err(|e| ApiError::internal(format!("terminal recording: {e}")))?;
+    let recording = super::activity::Recording(recorder.id.clone());
+    let recorder = Some(Arc::new(recorder));
+    let mut res = ws.on_upgrade(move |socket| async move {
         if let Some(shim) = sup.connect_attach(&c.id).await {
             let path = sup
                 .store
                 .dir(&c.id)
                 .join(crate::runtime::shim::ATTACH_SOCKET);
-            attach::websocket_session(socket, shim, path, opts).await;
+            attach::websocket_session(socket, shim, path, opts, ended, recorder).await;
         }
-    }))
+    });
+    res.extensions_mut().insert(recording);
+    Ok(res)
 }
 
 /// `POST /containers/{id}/resize?h=&w=`

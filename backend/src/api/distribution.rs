@@ -275,6 +275,7 @@ async fn manifests(
                 tag.map(|t| t.familiar()),
                 &actor.0,
             );
+            super::ownership::claim(state, actor.1, "image", &reg.id.to_string()).await;
             if let Err(err) = state.db.record_event(e).await {
                 tracing::error!(error = %err, "could not record event");
             }

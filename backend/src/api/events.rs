@@ -4,6 +4,7 @@
 use super::error::{ApiError, ApiResult};
 use super::params::{Filters, Params};
 use super::State;
+use crate::auth::Principal;
 use crate::timefmt;
 use axum::body::Body;
 use axum::http::header;
@@ -14,7 +15,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
-pub async fn events(state: State, params: Params) -> ApiResult<Response> {
+pub async fn events(state: State, who: Principal, params: Params) -> ApiResult<Response> {
     let time = |key: &str| -> ApiResult<Option<i64>> {
         params
             .value(key)
@@ -38,11 +39,15 @@ pub async fn events(state: State, params: Params) -> ApiResult<Response> {
         Vec::new()
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let db = state.db.clone();
     tokio::spawn(async move {
         let mut last_id = 0;
         for (id, e) in past {
             last_id = id;
-            if matches(&filters, &e) && tx.send(line(&e)).await.is_err() {
+            if matches(&filters, &e)
+                && sees(&db, &who, &e).await
+                && tx.send(line(&e)).await.is_err()
+            {
                 return;
             }
         }
@@ -63,7 +68,10 @@ pub async fn events(state: State, params: Params) -> ApiResult<Response> {
                 got = next => match got {
                     None => return, // until passed
                     Some(Ok((id, e))) if id > last_id => {
-                        if matches(&filters, &e) && tx.send(line(&e)).await.is_err() {
+                        if matches(&filters, &e)
+                            && sees(&db, &who, &e).await
+                            && tx.send(line(&e)).await.is_err()
+                        {
                             return;
                         }
                     }
@@ -82,6 +90,24 @@ pub async fn events(state: State, params: Params) -> ApiResult<Response> {
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Whether `who` may see an event: admins see all; others the events of
+/// their teams' containers, images and volumes, and of the host's images.
+async fn sees(db: &crate::db::Db, who: &Principal, e: &EventMessage) -> bool {
+    if who.is_admin() {
+        return true;
+    }
+    let kind = e.kind.as_str();
+    if !matches!(kind, "container" | "image" | "volume")
+        || matches!(e.action.as_str(), "login" | "logout")
+    {
+        return false;
+    }
+    match db.owners(kind, &e.object.id).await {
+        Ok(owners) => who.sees(&owners, kind == "image"),
+        Err(_) => false,
+    }
 }
 
 fn line(e: &EventMessage) -> Bytes {

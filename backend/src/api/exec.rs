@@ -6,6 +6,7 @@ use super::containers::size_params;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use super::State;
+use crate::auth::Principal;
 use crate::container::exec::{socket_of, ExecRequest};
 use crate::container::ContainerError;
 use axum::extract::{Path, Request};
@@ -36,7 +37,12 @@ struct StartBody {
 
 /// `POST /exec/{id}/start`: `{"Detach": true}` starts it and returns; otherwise
 /// the connection is hijacked and carries the exec's streams.
-pub async fn start(state: State, Path(id): Path<String>, mut req: Request) -> ApiResult<Response> {
+pub async fn start(
+    state: State,
+    who: Principal,
+    Path(id): Path<String>,
+    mut req: Request,
+) -> ApiResult<Response> {
     let on_upgrade = hyper::upgrade::on(&mut req);
     let wants_upgrade = req.headers().contains_key(header::UPGRADE);
     let bytes = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20)
@@ -65,6 +71,7 @@ pub async fn start(state: State, Path(id): Path<String>, mut req: Request) -> Ap
     let sup = state.containers.clone();
     let exec_id = id.clone();
     let tty = r.tty;
+    let ended = super::auth::credential_ended(&state, &who);
     tokio::spawn(async move {
         use tokio::io::AsyncWriteExt;
         let Ok(upgraded) = on_upgrade.await else {
@@ -72,7 +79,7 @@ pub async fn start(state: State, Path(id): Path<String>, mut req: Request) -> Ap
         };
         let mut io = hyper_util::rt::TokioIo::new(upgraded);
         match sup.exec_start(&exec_id, true).await {
-            Ok(Some(sock)) => attach::session(io, sock, opts).await,
+            Ok(Some(sock)) => attach::session(io, sock, opts, ended).await,
             Ok(None) => {
                 let _ = io.shutdown().await;
             }
@@ -146,6 +153,7 @@ pub async fn resize(state: State, Path(id): Path<String>, p: Params) -> ApiResul
 /// endpoint for the dashboard; the docker CLI uses exec create + start.
 pub async fn shell_ws(
     state: State,
+    who: Principal,
     Path(id): Path<String>,
     p: Params,
     ws: axum::extract::ws::WebSocketUpgrade,
@@ -170,7 +178,13 @@ pub async fn shell_ws(
         stdin_once: true,
         detach_keys: Vec::new(),
     };
-    Ok(ws.on_upgrade(move |socket| async move {
+    let ended = super::auth::credential_ended(&state, &who);
+    let title = format!("{} in {} by {}", cmd, rec.container_id, who.user);
+    let recorder = super::recording::Recorder::create(&state.recordings, size.1, size.0, &title)
+        .map_err(|e| ApiError::internal(format!("terminal recording: {e}")))?;
+    let recording = super::activity::Recording(recorder.id.clone());
+    let recorder = Some(std::sync::Arc::new(recorder));
+    let mut res = ws.on_upgrade(move |socket| async move {
         match sup.exec_start(&rec.id, true).await {
             Ok(Some(mut shim)) => {
                 if size.0 > 0 && size.1 > 0 {
@@ -182,7 +196,7 @@ pub async fn shell_ws(
                     let _ = shim.write_all(&frame).await;
                 }
                 let path = socket_of(sup.store.dir(&rec.container_id), &rec.id);
-                attach::websocket_session(socket, shim, path, opts).await
+                attach::websocket_session(socket, shim, path, opts, ended, recorder).await
             }
             Ok(None) => {}
             Err(e) => {
@@ -192,5 +206,7 @@ pub async fn shell_ws(
                     .await;
             }
         }
-    }))
+    });
+    res.extensions_mut().insert(recording);
+    Ok(res)
 }

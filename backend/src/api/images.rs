@@ -34,6 +34,13 @@ pub(super) async fn record(state: &AppState, e: NewEvent) {
     }
 }
 
+/// Records the event of an image made (import, load, build, commit) and
+/// gives the image to the actor's team.
+pub(super) async fn record_made(state: &AppState, e: NewEvent, actor: &Actor) {
+    super::ownership::claim(state, actor.1, "image", &e.object_id).await;
+    record(state, e).await;
+}
+
 fn created_secs(rec: &ImageRecord) -> i64 {
     rec.config
         .created
@@ -69,7 +76,12 @@ pub fn summary(rec: &ImageRecord) -> ImageSummary {
 }
 
 /// `GET /images/json?all=&filters=`
-pub async fn list(state: State, params: Params) -> ApiResult<Json<Vec<ImageSummary>>> {
+pub async fn list(
+    state: State,
+    who: crate::auth::Principal,
+    params: Params,
+) -> ApiResult<Json<Vec<ImageSummary>>> {
+    let visible = super::ownership::visible(&state, &who, "image").await?;
     let all = params.flag("all")?;
     let filters = params.filters()?;
     filters.allow_only(&["dangling", "reference", "label", "before", "since"])?;
@@ -88,6 +100,7 @@ pub async fn list(state: State, params: Params) -> ApiResult<Json<Vec<ImageSumma
         .collect::<ApiResult<Vec<_>>>()?;
     let mut out: Vec<ImageSummary> = images
         .iter()
+        .filter(|i| super::ownership::sees(&visible, &i.id.to_string()))
         .filter(|i| all || !i.tags.is_empty() || !parents.contains(&i.id))
         .filter(|i| {
             filters
@@ -259,6 +272,11 @@ where
     tokio::spawn(async move {
         match work.await {
             Ok(id) => {
+                if action == "pull" {
+                    if let Some(team) = actor.1 {
+                        let _ = db.claim("image", &id.to_string(), team).await;
+                    }
+                }
                 if let Err(err) = db
                     .record_event(NewEvent::image(
                         action,
@@ -442,6 +460,7 @@ pub async fn remove(
                     NewEvent::image("delete", id.to_string(), None, &actor.0),
                 )
                 .await;
+                let _ = state.db.release("image", &id.to_string(), None).await;
             }
             Removal::DeletedLayer(c) => out.push(ImageDeleteItem {
                 untagged: None,
@@ -539,7 +558,7 @@ pub async fn create(
     let images = state.images.clone();
     let reg = blocking(move || images.import(upload.path(), &opts).map(|r| (r, opts))).await?;
     let (reg, opts) = reg;
-    record(
+    record_made(
         &state,
         NewEvent::image(
             "import",
@@ -547,6 +566,7 @@ pub async fn create(
             opts.tag.map(|t| t.familiar()),
             &actor.0,
         ),
+        &actor,
     )
     .await;
     Ok(ndjson(&[JsonMessage::status(reg.id.to_string())]))
@@ -643,9 +663,10 @@ pub async fn load(state: State, actor: Actor, body: Body) -> ApiResult<Response>
                 "Loaded image ID: {}\n",
                 reg.id
             )));
-            record(
+            record_made(
                 &state,
                 NewEvent::image("load", reg.id.to_string(), None, &actor.0),
+                &actor,
             )
             .await;
         }
@@ -654,9 +675,10 @@ pub async fn load(state: State, actor: Actor, body: Body) -> ApiResult<Response>
                 "Loaded image: {}\n",
                 t.familiar()
             )));
-            record(
+            record_made(
                 &state,
                 NewEvent::image("load", reg.id.to_string(), Some(t.familiar()), &actor.0),
+                &actor,
             )
             .await;
         }

@@ -3,8 +3,10 @@
 //! static files. Handlers are thin: they parse, call an engine module (in
 //! `spawn_blocking` where it blocks), record events, and shape JSON.
 
+pub mod accounts;
 pub mod activity;
 pub mod attach;
+pub mod auth;
 pub mod build;
 pub mod commit;
 pub mod containers;
@@ -13,7 +15,9 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod ownership;
 pub mod params;
+pub mod recording;
 pub mod registry;
 pub mod system;
 pub mod ui;
@@ -21,7 +25,7 @@ pub mod volumes;
 
 use crate::db::Db;
 use crate::image::ImageStore;
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +34,6 @@ use axum::Router;
 use berth_types::{API_VERSION, MIN_API_VERSION};
 use error::ApiError;
 use futures_util::FutureExt;
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,6 +57,10 @@ pub struct AppState {
     pub daemon_id: String,
     /// The build step cache (`build-cache.json`).
     pub build_cache: Arc<crate::build::cache::Cache>,
+    /// Login throttling, ended credentials, session lifetime.
+    pub auth: crate::auth::AuthState,
+    /// Terminal recordings (asciicast v2), `<data-root>/recordings`.
+    pub recordings: PathBuf,
 }
 
 pub type State = axum::extract::State<Arc<AppState>>;
@@ -67,20 +74,19 @@ pub enum Listener {
     Tcp,
 }
 
-/// Who made a request, for the event log.
+/// Who made a request, for the event log: the account name (`root` on the
+/// unix socket) and the team that new objects go to.
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub struct Actor(pub String, pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = ApiError;
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        s: &S,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            return Ok(Actor(format!("tcp:{}", addr.ip())));
-        }
-        Ok(Actor("root".into()))
+        let p = crate::auth::Principal::from_request_parts(parts, s).await?;
+        Ok(Actor(p.user, p.team.map(|t| t.0)))
     }
 }
 
@@ -117,6 +123,42 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/commit", post(commit::commit))
         .route("/build", post(build::build))
         .route("/berth/activity", get(activity::list))
+        .route("/berth/recordings/{id}", get(activity::recording))
+        .route("/berth/login", post(accounts::login))
+        .route("/berth/logout", post(accounts::logout))
+        .route("/berth/session", get(accounts::session))
+        .route(
+            "/berth/password",
+            axum::routing::put(accounts::change_password),
+        )
+        .route(
+            "/berth/tokens",
+            get(accounts::tokens).post(accounts::create_token),
+        )
+        .route(
+            "/berth/tokens/{id}",
+            axum::routing::delete(accounts::revoke_token),
+        )
+        .route(
+            "/berth/users",
+            get(accounts::users).post(accounts::create_user),
+        )
+        .route(
+            "/berth/users/{name}",
+            axum::routing::patch(accounts::update_user).delete(accounts::delete_user),
+        )
+        .route(
+            "/berth/teams",
+            get(accounts::teams).post(accounts::create_team),
+        )
+        .route(
+            "/berth/teams/{name}",
+            axum::routing::delete(accounts::delete_team),
+        )
+        .route(
+            "/berth/teams/{team}/members/{user}",
+            axum::routing::put(accounts::add_member).delete(accounts::remove_member),
+        )
         .route("/containers/{id}/start", post(containers::start))
         .route("/containers/{id}/stop", post(containers::stop))
         .route("/containers/{id}/restart", post(containers::restart))
@@ -157,6 +199,10 @@ pub fn service(state: Arc<AppState>, listener: Listener) -> Router {
     }
     let app = app
         .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             activity::record,

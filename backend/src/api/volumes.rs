@@ -32,7 +32,11 @@ struct CreateBody {
     labels: BTreeMap<String, String>,
 }
 
-pub async fn create(state: State, body: axum::body::Bytes) -> ApiResult<Response> {
+pub async fn create(
+    state: State,
+    who: crate::auth::Principal,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let b: CreateBody = if body.is_empty() {
         CreateBody::default()
     } else {
@@ -50,11 +54,24 @@ pub async fn create(state: State, body: axum::body::Bytes) -> ApiResult<Response
     } else {
         b.name
     };
+    let existed = state.containers.volumes.get(&name).is_ok();
+    if existed {
+        let owners = state.db.owners("volume", &name).await?;
+        if !who.owns(&owners) {
+            return Err(ApiError::forbidden(format!(
+                "forbidden: volume {name} belongs to another team"
+            )));
+        }
+    }
     let v = state.containers.volumes.ensure(&name, b.labels, false)?;
+    if !existed {
+        super::ownership::claim(&state, who.team.as_ref().map(|t| t.0), "volume", &name).await;
+    }
     Ok((StatusCode::CREATED, Json(volume_json(&state, &v))).into_response())
 }
 
-pub async fn list(state: State, p: Params) -> ApiResult<Json<Value>> {
+pub async fn list(state: State, who: crate::auth::Principal, p: Params) -> ApiResult<Json<Value>> {
+    let visible = super::ownership::visible(&state, &who, "volume").await?;
     let filters = p.filters()?;
     filters.allow_only(&["name", "dangling", "label"])?;
     let used: Vec<String> = state
@@ -69,6 +86,7 @@ pub async fn list(state: State, p: Params) -> ApiResult<Json<Value>> {
         .volumes
         .list()
         .iter()
+        .filter(|v| super::ownership::sees(&visible, &v.name))
         .filter(|v| {
             filters
                 .get("name")

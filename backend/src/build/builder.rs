@@ -32,6 +32,9 @@ pub type Puller = Arc<
         + Sync,
 >;
 
+/// Which images a build may use, by id.
+pub type ImageFilter = Arc<dyn Fn(&crate::image::Digest) -> bool + Send + Sync>;
+
 #[derive(Clone, Default)]
 pub struct BuildOptions {
     /// The Dockerfile's path in the context.
@@ -43,6 +46,9 @@ pub struct BuildOptions {
     pub labels: BTreeMap<String, String>,
     /// How a missing FROM image is pulled; refused without one.
     pub pull: Option<Puller>,
+    /// Which local images the build may use (its team's and the host's);
+    /// `None`: all of them.
+    pub visible: Option<ImageFilter>,
 }
 
 pub struct Builder {
@@ -350,7 +356,14 @@ impl Builder {
         let got = tokio::task::spawn_blocking(move || images.get(&n))
             .await
             .map_err(|e| e.to_string())?;
-        Ok(got.ok())
+        match got {
+            Ok(rec) if !self.may_use(&rec.id) => Err(format!("No such image: {name}")),
+            got => Ok(got.ok()),
+        }
+    }
+
+    fn may_use(&self, id: &crate::image::Digest) -> bool {
+        self.opts.visible.as_ref().is_none_or(|v| v(id))
     }
 
     /// One instruction of a stage.
@@ -809,7 +822,9 @@ impl Builder {
                 let rec = tokio::task::spawn_blocking(move || images.get(&f))
                     .await
                     .map_err(|e| e.to_string())?
-                    .map_err(|_| format!("--from={from}: no stage or image of that name"))?;
+                    .ok()
+                    .filter(|rec| self.may_use(&rec.id))
+                    .ok_or_else(|| format!("--from={from}: no stage or image of that name"))?;
                 Some(rec.id)
             }
         };

@@ -27,6 +27,8 @@ pub enum ClientError {
 pub struct Client {
     host: HostAddr,
     display: String,
+    /// `Authorization: Bearer …` from `BERTH_TOKEN`, sent over TCP.
+    token: Option<String>,
 }
 
 impl Client {
@@ -34,6 +36,10 @@ impl Client {
         Ok(Self {
             host: HostAddr::parse(host)?,
             display: host.to_string(),
+            token: std::env::var("BERTH_TOKEN")
+                .ok()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
         })
     }
 
@@ -87,6 +93,9 @@ impl Client {
                 let s = tokio::net::TcpStream::connect(a)
                     .await
                     .map_err(connect_err)?;
+                if let Some(t) = &self.token {
+                    req = req.header("Authorization", format!("Bearer {t}"));
+                }
                 let req = req
                     .header("Host", a.as_str())
                     .body(body)

@@ -2,6 +2,7 @@
 //! docker-style client of the API, with docker's verbs (both the short form
 //! and the `image …` management form), flags, tables and exit codes.
 
+pub mod accounts;
 pub mod build;
 pub mod commit;
 pub mod containers;
@@ -96,6 +97,15 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage dashboard and API accounts (admins; root on the unix socket)
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Manage teams (admins)
+    #[command(subcommand)]
+    Team(accounts::TeamCommand),
+    /// Manage your API tokens (over TCP, with BERTH_TOKEN)
+    #[command(subcommand)]
+    Token(accounts::TokenCommand),
     /// Log in to a registry (the daemon keeps the credentials)
     Login(registry::LoginArgs),
     /// Log out from a registry
@@ -235,6 +245,16 @@ struct DaemonArgs {
     /// Days the activity history is kept (0 keeps it forever)
     #[arg(long, default_value_t = 90)]
     activity_retention_days: u32,
+    /// The first admin's password (used once, when there is no account yet);
+    /// without it a password is generated and printed once
+    #[arg(long)]
+    admin_password_file: Option<std::path::PathBuf>,
+    /// Hours a dashboard login lasts
+    #[arg(long, default_value_t = 12)]
+    session_hours: u32,
+    /// Seconds an account is locked after 5 failed logins (doubling each time)
+    #[arg(long, default_value_t = 60)]
+    login_lockout_seconds: u32,
     /// Log level filter (error, warn, info, debug, trace)
     #[arg(short = 'l', long, default_value = "info")]
     log_level: String,
@@ -279,6 +299,11 @@ pub fn main() -> ExitCode {
             bridge: args.bridge,
             bip: args.bip,
             activity_retention_days: args.activity_retention_days,
+            admin_password_file: args.admin_password_file,
+            session_ttl: std::time::Duration::from_secs(
+                u64::from(args.session_hours.max(1)) * 3600,
+            ),
+            login_lockout: std::time::Duration::from_secs(u64::from(args.login_lockout_seconds)),
         };
         return match rt.block_on(daemon::run(cfg)) {
             Ok(()) => ExitCode::SUCCESS,
@@ -390,6 +415,9 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
             c::exec(client, a).await
         }
         Command::Volume(v) => volumes::run(client, v).await,
+        Command::User(u) => accounts::user(client, u).await,
+        Command::Team(t) => accounts::team(client, t).await,
+        Command::Token(t) => accounts::token(client, t).await,
         Command::Login(a) => registry::login(client, a).await,
         Command::Logout(a) => registry::logout(client, a).await,
         Command::Search(a) => registry::search(client, a).await,

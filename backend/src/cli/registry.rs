@@ -30,14 +30,10 @@ fn prompt(label: &str) -> Result<String> {
     Ok(s.trim().to_string())
 }
 
-pub async fn login(client: &Client, a: LoginArgs) -> Result<ExitCode> {
-    let interactive = std::io::stdin().is_terminal();
-    let username = match a.username {
-        Some(u) => u,
-        None if interactive && !a.password_stdin => prompt("Username")?,
-        None => bail!("username is required: use -u USER"),
-    };
-    let password = match (a.password, a.password_stdin) {
+/// A password from `--password` (with docker's warning), one line of stdin
+/// (`--password-stdin`), or a prompt without echo on a terminal.
+pub(super) fn read_password(arg: Option<String>, from_stdin: bool, label: &str) -> Result<String> {
+    Ok(match (arg, from_stdin) {
         (Some(_), true) => bail!("--password and --password-stdin are mutually exclusive"),
         (Some(p), false) => {
             eprintln!("WARNING! Using --password via the CLI is insecure. Use --password-stdin.");
@@ -51,15 +47,25 @@ pub async fn login(client: &Client, a: LoginArgs) -> Result<ExitCode> {
                 .context("read the password from stdin")?;
             s.trim_end_matches(['\r', '\n']).to_string()
         }
-        (None, false) if interactive => {
-            eprint!("Password: ");
+        (None, false) if std::io::stdin().is_terminal() => {
+            eprint!("{label}: ");
             std::io::stderr().flush().ok();
             let p = crate::sys::read_line_noecho().context("read the password")?;
             eprintln!();
             p
         }
         (None, false) => bail!("password is required: use --password-stdin"),
+    })
+}
+
+pub async fn login(client: &Client, a: LoginArgs) -> Result<ExitCode> {
+    let interactive = std::io::stdin().is_terminal();
+    let username = match a.username {
+        Some(u) => u,
+        None if interactive && !a.password_stdin => prompt("Username")?,
+        None => bail!("username is required: use -u USER"),
     };
+    let password = read_password(a.password, a.password_stdin, "Password")?;
     if username.is_empty() || password.is_empty() {
         bail!("username and password are required");
     }

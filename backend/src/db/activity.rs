@@ -21,6 +21,10 @@ pub struct Activity {
     pub method: String,
     pub path: String,
     pub status: i64,
+    /// The team the action was made for ("" for root and admins without one).
+    pub team: String,
+    /// The id of the terminal recording (asciicast v2), if one was made.
+    pub recording: String,
 }
 
 /// What to look for; empty fields match everything.
@@ -29,6 +33,9 @@ pub struct ActivityFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub object: Option<String>,
+    pub team: Option<String>,
+    /// Only these teams' rows (what a non-admin may see); `None`: all.
+    pub within_teams: Option<Vec<String>>,
     /// Unix nanoseconds, inclusive.
     pub since: Option<i64>,
     pub until: Option<i64>,
@@ -39,8 +46,8 @@ impl Db {
     /// Records one action now.
     pub async fn record_activity(&self, a: &Activity) -> Result<(), DbError> {
         sqlx::query(
-            "INSERT INTO activity (time_nano, actor, address, action, object, method, path, status) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO activity (time_nano, actor, address, action, object, method, path, status, team, recording) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(a.time_nano)
         .bind(&a.actor)
@@ -50,6 +57,8 @@ impl Db {
         .bind(&a.method)
         .bind(&a.path)
         .bind(a.status)
+        .bind(&a.team)
+        .bind(&a.recording)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -60,9 +69,12 @@ impl Db {
     /// the whole name.
     pub async fn activity(&self, f: &ActivityFilter) -> Result<Vec<Activity>, DbError> {
         let rows = sqlx::query(
-            "SELECT id, time_nano, actor, address, action, object, method, path, status FROM activity \
+            "SELECT id, time_nano, actor, address, action, object, method, path, status, team, recording \
+             FROM activity \
              WHERE time_nano >= ? AND time_nano <= ? \
                AND (? = '' OR actor = ?) \
+               AND (? = '' OR team = ?) \
+               AND (? = 0 OR team IN (SELECT value FROM json_each(?))) \
                AND (? = '' OR action = ? OR action LIKE ? || '.%') \
                AND (? = '' OR object = ? OR object LIKE ? || '%') \
              ORDER BY id DESC LIMIT ?",
@@ -71,6 +83,10 @@ impl Db {
         .bind(f.until.unwrap_or(i64::MAX))
         .bind(f.actor.clone().unwrap_or_default())
         .bind(f.actor.clone().unwrap_or_default())
+        .bind(f.team.clone().unwrap_or_default())
+        .bind(f.team.clone().unwrap_or_default())
+        .bind(i64::from(f.within_teams.is_some()))
+        .bind(serde_json::to_string(&f.within_teams).unwrap_or_default())
         .bind(f.action.clone().unwrap_or_default())
         .bind(f.action.clone().unwrap_or_default())
         .bind(f.action.clone().unwrap_or_default())
@@ -92,6 +108,8 @@ impl Db {
                 method: r.get(6),
                 path: r.get(7),
                 status: r.get(8),
+                team: r.get(9),
+                recording: r.get(10),
             })
             .collect())
     }
@@ -115,12 +133,13 @@ pub fn to_csv(rows: &[Activity]) -> String {
             s.to_string()
         }
     };
-    let mut out = String::from("time,actor,address,action,object,method,path,status\n");
+    let mut out = String::from("time,actor,team,address,action,object,method,path,status\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{}\n",
             crate::timefmt::rfc3339_of_nanos(r.time_nano),
             q(&r.actor),
+            q(&r.team),
             q(&r.address),
             q(&r.action),
             q(&r.object),
@@ -235,6 +254,12 @@ mod tests {
             method: "POST".into(),
             path: "/x".into(),
             status: 204,
+            team: if action.starts_with("image") {
+                "blue".into()
+            } else {
+                String::new()
+            },
+            recording: String::new(),
         };
         db.record_activity(&row(10, "container.start", "abc123"))
             .await
@@ -271,6 +296,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(get(f).await, ["container.stop"]);
+        let f = ActivityFilter {
+            within_teams: Some(vec!["blue".into()]),
+            ..Default::default()
+        };
+        assert_eq!(get(f).await, ["image.push"]);
+        let f = ActivityFilter {
+            within_teams: Some(vec![]),
+            ..Default::default()
+        };
+        assert!(get(f).await.is_empty());
         assert_eq!(db.prune_activity(25).await.unwrap(), 2);
         assert_eq!(get(ActivityFilter::default()).await, ["image.push"]);
     }
@@ -287,9 +322,11 @@ mod tests {
             method: "POST".into(),
             path: "/containers/create".into(),
             status: 201,
+            team: String::new(),
+            recording: String::new(),
         };
         let csv = to_csv(&[a]);
-        assert!(csv.starts_with("time,actor,address,action,object,method,path,status\n"));
+        assert!(csv.starts_with("time,actor,team,address,action,object,method,path,status\n"));
         assert!(
             csv.contains(",\"a,b \"\"c\"\"\",POST,/containers/create,201\n"),
             "{csv}"

@@ -3,6 +3,7 @@
 //!
 //! Owns: `<data-root>/berth.db`. Blobs and layers never go in here.
 
+pub mod accounts;
 pub mod activity;
 pub mod events;
 
@@ -24,6 +25,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "activity",
         include_str!("../../../migrations/0002_activity.sql"),
+    ),
+    (
+        3,
+        "accounts",
+        include_str!("../../../migrations/0003_accounts.sql"),
     ),
 ];
 

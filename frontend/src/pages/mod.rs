@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod account;
 pub mod activity;
 pub mod build;
 pub mod container_changes;
@@ -7,9 +8,12 @@ pub mod container_detail;
 pub mod containers;
 pub mod image_detail;
 pub mod launch;
+pub mod login;
 pub mod images;
 pub mod registries;
+pub mod replay;
 pub mod search;
+pub mod users;
 
 use leptos::prelude::*;
 

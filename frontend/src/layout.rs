@@ -116,3 +116,9 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
 pub fn session() -> RwSignal<Session> {
     expect_context::<RwSignal<Session>>()
 }
+
+/// Whether the logged-in account may change things (operators and admins):
+/// viewers are not offered buttons the daemon would refuse.
+pub fn can_operate() -> bool {
+    role_of(&session().get_untracked().role) >= Role::Operator
+}

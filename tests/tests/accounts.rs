@@ -838,6 +838,21 @@ fn accounts_are_managed_from_the_cli() {
     d.berth(&["user", "update", "--role", "operator", "val"])
         .ok();
     assert!(d.berth(&["user", "ls"]).ok().contains("operator"));
+    // An operator in no team cannot make what nobody could then manage.
+    d.berth_with_stdin(
+        &["user", "create", "--password-stdin", "loner"],
+        Some(b"loner-password\n"),
+    )
+    .ok();
+    let loner = d.token_of("loner", "loner-password", "t");
+    let r = d.http_with(
+        "POST",
+        "/volumes/create",
+        &[("Authorization", &format!("Bearer {loner}"))],
+        b"{}",
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("belongs to no team"), "{}", r.text());
 
     // Tokens over TCP with BERTH_TOKEN.
     let token = d.token_of("val", "val-password", "first");

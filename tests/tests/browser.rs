@@ -725,6 +725,10 @@ fn dashboard_login_logout_and_a_viewer_sees_only_their_teams_containers() {
         "admin pages are not offered"
     );
     assert!(row.contains("busybox"), "{row}");
+    assert!(
+        !row.contains("Remove") && !row.contains("Start"),
+        "no buttons a viewer may not use: {row}"
+    );
     b.screenshot("viewer");
 
     // Logout ends the session: the next page asks for a login again.

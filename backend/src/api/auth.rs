@@ -66,6 +66,14 @@ pub async fn authorize(
             )));
         }
     }
+    // What an operator makes belongs to a team: without one it would be
+    // the host's, out of their own reach.
+    if rule.need == Need::Role(Role::Operator) && !p.is_admin() && p.team.is_none() {
+        return with_caller(ApiError::forbidden(format!(
+            "forbidden: {} belongs to no team: an admin must add them to one",
+            p.user
+        )));
+    }
     if let Err(e) = check_browser_request(&p, req.headers(), req.method()) {
         return with_caller(e);
     }

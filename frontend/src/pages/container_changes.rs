@@ -83,12 +83,14 @@ pub fn Changes(id: String) -> impl IntoView {
                     }
                 })}
             </Suspense>
+            {crate::layout::can_operate().then(|| view! {
             <form class="row commit-form" on:submit=commit>
                 <input name="commit-repo" placeholder="repository:tag (optional)" prop:value=repo on:input=move |e| repo.set(event_target_value(&e))/>
                 <input name="commit-author" placeholder="author" prop:value=author on:input=move |e| author.set(event_target_value(&e))/>
                 <input name="commit-message" placeholder="message" prop:value=message on:input=move |e| message.set(event_target_value(&e))/>
                 <button class="btn commit-btn" type="submit">"Commit as image"</button>
             </form>
+            })}
             {move || made.get().map(|r| match r {
                 Ok(id) => {
                     let short = id.trim_start_matches("sha256:").chars().take(12).collect::<String>();

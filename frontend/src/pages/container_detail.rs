@@ -96,6 +96,7 @@ fn Summary(v: Value, refresh: WriteSignal<u64>) -> impl IntoView {
         <div class="page-head">
             <h1>{name}</h1>
             <div class="actions">
+                {crate::layout::can_operate().then(|| view! {
                 {if running {
                     view! {
                         <button class="btn btn-quiet act-stop" on:click=act("stop")>"Stop"</button>
@@ -106,6 +107,7 @@ fn Summary(v: Value, refresh: WriteSignal<u64>) -> impl IntoView {
                     view! { <button class="btn btn-quiet act-start" on:click=act("start")>"Start"</button> }.into_any()
                 }}
                 <button class="btn btn-quiet act-remove" on:click=act("remove")>"Remove"</button>
+                })}
             </div>
         </div>
         {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
@@ -166,7 +168,10 @@ fn Terminal(id: String, running: bool) -> impl IntoView {
                 <h2>"Terminal"</h2>
                 {running.then(|| view! {
                     <button class="btn btn-quiet term-attach" on:click=move |_| o1(attach_path.clone())>"Attach"</button>
-                    <button class="btn btn-quiet term-shell" on:click=move |_| o2(shell_path.clone())>"Shell"</button>
+                    {crate::layout::can_operate().then(|| {
+                        let (o2, shell_path) = (o2.clone(), shell_path.clone());
+                        view! { <button class="btn btn-quiet term-shell" on:click=move |_| o2(shell_path.clone())>"Shell"</button> }
+                    })}
                 })}
             </div>
             {(!running).then(|| view! { <p class="muted">"Start the container to open a terminal."</p> })}

@@ -141,6 +141,7 @@ fn ContainerRow(c: Summary, error: WriteSignal<Option<String>>, refresh: WriteSi
             <td class="mono">{ports_text(&c.ports)}</td>
             <td>{ago(c.created)}</td>
             <td class="actions">
+                {crate::layout::can_operate().then(|| view! {
                 {if running {
                     view! {
                         <button class="btn-quiet btn act-stop" on:click=act("stop")>"Stop"</button>
@@ -151,6 +152,7 @@ fn ContainerRow(c: Summary, error: WriteSignal<Option<String>>, refresh: WriteSi
                     view! { <button class="btn-quiet btn act-start" on:click=act("start")>"Start"</button> }.into_any()
                 }}
                 <button class="btn-quiet btn act-remove" on:click=act("remove")>"Remove"</button>
+                })}
             </td>
         </tr>
     }

@@ -74,6 +74,6 @@ echo
 echo "Berth is running. Dashboard: http://127.0.0.1:$PORT/"
 if [ -n "${first_login:-}" ]; then
   echo "First login: user admin, password $first_login"
-  echo "  (shown only now; change it under My account, or as root: berth over the unix socket can reset it)"
+  echo "  (shown only now; change it under My account; as root: berth user update --password admin)"
 fi
 echo "CLI: berth images   (docker CLI: DOCKER_HOST=unix://$SOCK docker images)"

@@ -720,9 +720,18 @@ fn dashboard_login_logout_and_a_viewer_sees_only_their_teams_containers() {
     );
     let who = b.wait_text(".whoami", "vic");
     assert!(who.contains("viewer") && who.contains("blue"), "{who}");
+    let page = b.page_text();
     assert!(
-        !b.page_text().contains("Users & teams"),
+        page.contains("bluebox") && page.contains("Activity"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Users & teams"),
         "admin pages are not offered"
+    );
+    assert!(
+        !page.contains("Run a container"),
+        "nor ones for operators: {page}"
     );
     assert!(row.contains("busybox"), "{row}");
     assert!(

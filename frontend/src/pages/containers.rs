@@ -85,7 +85,7 @@ pub fn ContainersPage() -> impl IntoView {
     view! {
         <div class="page-head">
             <h1>"Containers"</h1>
-            <a class="btn" href="/ui/containers/new">"Run a container"</a>
+            {crate::layout::can_operate().then(|| view! { <a class="btn" href="/ui/containers/new">"Run a container"</a> })}
         </div>
         {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         <Suspense fallback=|| view! { <p class="muted">"Loading containers…"</p> }>

@@ -767,6 +767,38 @@ fn builds_tags_and_events_stay_within_the_team() {
         "{rows}"
     );
 
+    // Berth's own registry shows each team its own repositories, and a push
+    // may not move another team's tag.
+    let catalog = |token: &str| o.call(token, "GET", "/v2/_catalog", "").text();
+    assert!(catalog(&o.ann).contains("annimg") && !catalog(&o.ann).contains("robimg"));
+    assert!(catalog(&o.rob).contains("robimg") && !catalog(&o.rob).contains("annimg"));
+    assert_eq!(
+        o.call(&o.ann, "GET", "/v2/library/robimg/tags/list", "")
+            .status,
+        404
+    );
+    assert_eq!(
+        o.call(&o.rob, "GET", "/v2/library/robimg/tags/list", "")
+            .status,
+        200
+    );
+    let manifest = o.call(&o.ann, "GET", "/v2/library/annimg/manifests/1", "");
+    assert_eq!(manifest.status, 200, "{}", manifest.text());
+    let put = |token: &str| {
+        let auth = format!("Bearer {token}");
+        let ct = manifest.header("content-type").unwrap().to_string();
+        o.d.http_with(
+            "PUT",
+            "/v2/blue/app/manifests/1",
+            &[("Authorization", &auth), ("Content-Type", &ct)],
+            &manifest.body,
+        )
+    };
+    assert_eq!(put(&o.ann).status, 201);
+    let denied = put(&o.rob);
+    assert_eq!(denied.status, 403, "{}", denied.text());
+    assert_eq!(denied.json()["errors"][0]["code"], "DENIED");
+
     // Events: each team hears of its own objects.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

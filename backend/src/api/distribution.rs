@@ -3,8 +3,10 @@
 //! `HOST:PORT/NAME:TAG` becomes the local tag `HOST:PORT/NAME:TAG` without
 //! copying blobs twice. Errors use the distribution spec's `{"errors": […]}`.
 
+use super::ownership::{sees, visible, Visible};
 use super::params::Params;
 use super::{Actor, AppState, State};
+use crate::auth::Principal;
 use crate::db::events::NewEvent;
 use crate::image::{BlobRemoval, Digest, ImageRecord, Reference};
 use crate::registry::uploads::UploadError;
@@ -70,10 +72,20 @@ fn host_of(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-/// Local images of repository `name`, preferring tags under this registry's host.
-fn repo_tags(state: &AppState, host: &str, name: &str) -> Vec<(Reference, ImageRecord)> {
+/// The tags of repository `name` the caller may see, those pushed as `host` first.
+fn repo_tags(
+    state: &AppState,
+    seen: &Option<Visible>,
+    host: &str,
+    name: &str,
+) -> Vec<(Reference, ImageRecord)> {
     let mut all: Vec<(Reference, ImageRecord)> = Vec::new();
-    for rec in state.images.list() {
+    for rec in state
+        .images
+        .list()
+        .into_iter()
+        .filter(|r| sees(seen, &r.id.to_string()))
+    {
         for t in rec.tags.iter().filter(|t| t.path() == name) {
             all.push((t.clone(), rec.clone()));
         }
@@ -94,11 +106,16 @@ fn paginate(items: Vec<String>, p: &Params) -> (Vec<String>, bool) {
 }
 
 /// `GET /v2/_catalog?n=&last=`
-pub async fn catalog(state: State, p: Params) -> Response {
+pub async fn catalog(state: State, who: Principal, p: Params) -> Response {
+    let seen = match visible(&state, &who, "image").await {
+        Ok(v) => v,
+        Err(e) => return internal(e.message).into_response(),
+    };
     let repos: BTreeSet<String> = state
         .images
         .list()
         .iter()
+        .filter(|r| sees(&seen, &r.id.to_string()))
         .flat_map(|r| r.tags.iter().map(|t| t.path().to_string()))
         .collect();
     let (page, more) = paginate(repos.into_iter().collect(), &p);
@@ -116,23 +133,68 @@ pub async fn catalog(state: State, p: Params) -> Response {
     with_api_version(r)
 }
 
+/// Who pushes or pulls, and what of the store they may see.
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    actor: &'a Actor,
+    who: &'a Principal,
+    seen: &'a Option<Visible>,
+}
+
+/// A push may not move a tag that points at another team's (or the host's) image.
+async fn taken_by_another_team(
+    state: &AppState,
+    who: &Principal,
+    tag: &Reference,
+) -> Result<(), DistError> {
+    if who.is_admin() {
+        return Ok(());
+    }
+    let Ok(rec) = state.images.get(&tag.to_string()) else {
+        return Ok(());
+    };
+    let owners = state
+        .db
+        .owners("image", &rec.id.to_string())
+        .await
+        .map_err(internal)?;
+    if who.owns(&owners) {
+        return Ok(());
+    }
+    Err(DistError(
+        StatusCode::FORBIDDEN,
+        "DENIED",
+        format!("{tag} is an image that is not your team's: push under another name"),
+    ))
+}
+
 /// Everything under `/v2/NAME/…`.
 pub async fn dispatch(
     state: State,
     Path(rest): Path<String>,
     p: Params,
     actor: Actor,
+    who: Principal,
     req: Request,
 ) -> Response {
     let method = req.method().clone();
     let host = host_of(req.headers());
+    let seen = match visible(&state, &who, "image").await {
+        Ok(v) => v,
+        Err(e) => return internal(e.message).into_response(),
+    };
     let res = if let Some(name) = rest.strip_suffix("/tags/list") {
-        tags_list(&state, &host, name, &p)
+        tags_list(&state, &seen, &host, name, &p)
     } else if let Some((name, id)) = rest.split_once("/blobs/uploads") {
         let id = id.trim_start_matches('/');
         uploads(&state, &method, name, id, &p, req).await
     } else if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
-        manifests(&state, &method, &host, name, reference, &actor, req).await
+        let caller = Caller {
+            actor: &actor,
+            who: &who,
+            seen: &seen,
+        };
+        manifests(&state, &method, &host, name, reference, caller, req).await
     } else if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
         blobs(&state, &method, name, digest, req.headers()).await
     } else {
@@ -148,8 +210,14 @@ pub async fn dispatch(
     }
 }
 
-fn tags_list(state: &AppState, host: &str, name: &str, p: &Params) -> DistResult {
-    let tags: BTreeSet<String> = repo_tags(state, host, name)
+fn tags_list(
+    state: &AppState,
+    seen: &Option<Visible>,
+    host: &str,
+    name: &str,
+    p: &Params,
+) -> DistResult {
+    let tags: BTreeSet<String> = repo_tags(state, seen, host, name)
         .iter()
         .filter_map(|(t, _)| t.tag().map(str::to_string))
         .collect();
@@ -181,9 +249,10 @@ async fn manifests(
     host: &str,
     name: &str,
     reference: &str,
-    actor: &Actor,
+    caller: Caller<'_>,
     req: Request,
 ) -> DistResult {
+    let actor = caller.actor;
     let unknown = || {
         DistError(
             StatusCode::NOT_FOUND,
@@ -193,12 +262,12 @@ async fn manifests(
     };
     match *method {
         Method::GET | Method::HEAD => {
-            let found = repo_tags(state, host, name).into_iter().find(|(t, rec)| {
-                match reference.parse::<Digest>() {
+            let found = repo_tags(state, caller.seen, host, name)
+                .into_iter()
+                .find(|(t, rec)| match reference.parse::<Digest>() {
                     Ok(d) => rec.manifest_desc.digest == d,
                     Err(_) => t.tag() == Some(reference),
-                }
-            });
+                });
             let (_, rec) = found.ok_or_else(unknown)?;
             let bytes = state
                 .images
@@ -261,6 +330,9 @@ async fn manifests(
                     })?,
                 ),
             };
+            if let Some(t) = &tag {
+                taken_by_another_team(state, caller.who, t).await?;
+            }
             let images = state.images.clone();
             let t = tag.clone();
             let reg = tokio::task::spawn_blocking(move || images.accept_manifest(&bytes, t))
@@ -300,13 +372,16 @@ async fn manifests(
                     "delete manifests by digest".into(),
                 )
             })?;
-            let tags: Vec<Reference> = repo_tags(state, host, name)
+            let tags: Vec<Reference> = repo_tags(state, caller.seen, host, name)
                 .into_iter()
                 .filter(|(_, rec)| rec.manifest_desc.digest == d)
                 .map(|(t, _)| t)
                 .collect();
             if tags.is_empty() {
                 return Err(unknown());
+            }
+            for t in &tags {
+                taken_by_another_team(state, caller.who, t).await?;
             }
             for t in tags {
                 let images = state.images.clone();

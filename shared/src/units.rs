@@ -45,6 +45,19 @@ pub fn human_size(bytes: i64) -> String {
     format!("{}{}", format_g(v, 3), UNITS[i])
 }
 
+/// go-units' `BytesSize`: binary units with four significant digits ("1.32MiB"),
+/// as `docker stats` shows memory.
+pub fn bytes_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{}{}", format_g(v, 4), UNITS[i])
+}
+
 /// Go-units' `HumanDuration`, as docker prints ages ("About an hour").
 pub fn human_duration(secs: i64) -> String {
     let s = secs.max(0);
@@ -95,6 +108,10 @@ mod tests {
         assert_eq!(human_size(1_000_000), "1MB");
         assert_eq!(human_size(2_150_000), "2.15MB");
         assert_eq!(human_size(12_345), "12.3kB");
+        assert_eq!(bytes_size(0), "0B");
+        assert_eq!(bytes_size(1_384_448), "1.32MiB");
+        assert_eq!(bytes_size(25_170_000_000), "23.44GiB");
+        assert_eq!(bytes_size(1024), "1KiB");
     }
 
     #[test]

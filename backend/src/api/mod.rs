@@ -19,6 +19,7 @@ pub mod ownership;
 pub mod params;
 pub mod recording;
 pub mod registry;
+pub mod stats;
 pub mod system;
 pub mod ui;
 pub mod volumes;
@@ -119,6 +120,7 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/json", get(containers::inspect))
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/top", get(containers::top))
+        .route("/containers/{id}/stats", get(stats::stats))
         .route("/containers/{id}/changes", get(commit::changes))
         .route("/commit", post(commit::commit))
         .route("/build", post(build::build))

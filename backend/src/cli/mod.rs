@@ -11,6 +11,7 @@ pub mod http;
 pub mod images;
 pub mod progress;
 pub mod registry;
+pub mod stats;
 pub mod system;
 pub mod volumes;
 
@@ -83,6 +84,8 @@ enum Command {
     Commit(commit::CommitArgs),
     /// Build an image from a Dockerfile
     Build(build::BuildArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
     /// List port mappings or a specific mapping for the container
@@ -198,6 +201,8 @@ enum ContainerCommand {
     Diff(commit::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
     /// List port mappings or a specific mapping for the container
@@ -394,6 +399,9 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
             c::rename(client, a).await
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => c::top(client, a).await,
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            stats::stats(client, a).await
+        }
         Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => {
             commit::diff(client, a).await
         }

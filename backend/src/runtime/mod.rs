@@ -14,5 +14,6 @@ pub mod seccomp;
 pub mod seed;
 pub mod shim;
 pub mod spec;
+pub mod stats;
 pub mod stdio;
 pub mod user;

@@ -1,0 +1,148 @@
+//! Everyday operation (issue 7): `stats` through the API, the berth CLI and
+//! the docker CLI.
+
+use berth_e2e::Daemon;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+/// The first `n` JSON lines of a streaming GET on the unix socket.
+fn stream_lines(d: &Daemon, path: &str, n: usize) -> Vec<Value> {
+    let mut s = std::os::unix::net::UnixStream::connect(d.socket()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: berth\r\n\r\n").unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        let lines: Vec<Value> = text
+            .split(['\n', '\r'])
+            .filter(|l| l.starts_with('{'))
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if lines.len() >= n || Instant::now() > deadline {
+            return lines;
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return lines,
+            Ok(k) => seen.extend_from_slice(&buf[..k]),
+        }
+    }
+}
+
+#[test]
+fn stats_report_cpu_memory_pids_network_and_io() {
+    let d = Daemon::with_busybox();
+    let busy = format!(
+        "ping -c 1 -W 2 {} >/dev/null; while :; do :; done",
+        d.net.gateway()
+    );
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "50",
+        "busybox",
+        "sh",
+        "-c",
+        &busy,
+    ])
+    .ok();
+    d.berth(&["create", "--name", "idle", "busybox", "true"])
+        .ok();
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let v = d
+        .http("GET", "/containers/busy/stats?stream=false", b"")
+        .json();
+    assert_eq!(v["name"], "/busy");
+    assert_eq!(v["memory_stats"]["limit"], 64 * 1024 * 1024);
+    assert!(v["memory_stats"]["usage"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["pids_stats"]["limit"], 50);
+    assert!(v["pids_stats"]["current"].as_u64().unwrap() >= 1);
+    assert!(
+        v["networks"]["eth0"]["tx_bytes"].as_u64().unwrap() > 0,
+        "the ping went out: {v}"
+    );
+    let cpu = v["cpu_stats"]["cpu_usage"]["total_usage"].as_u64().unwrap();
+    let pre = v["precpu_stats"]["cpu_usage"]["total_usage"]
+        .as_u64()
+        .unwrap();
+    assert!(cpu > pre && pre > 0, "two readings: {v}");
+    assert_eq!(
+        v["cpu_stats"]["online_cpus"].as_u64().unwrap() as usize,
+        std::thread::available_parallelism().unwrap().get()
+    );
+
+    // A stream: a reading a second, each with the one before as precpu.
+    let lines = stream_lines(&d, "/containers/busy/stats", 2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        lines[1]["precpu_stats"]["cpu_usage"]["total_usage"],
+        lines[0]["cpu_stats"]["cpu_usage"]["total_usage"]
+    );
+    // A container that is not running answers zeros, once.
+    let idle = stream_lines(&d, "/containers/idle/stats", 2);
+    assert_eq!(idle.len(), 1);
+    assert_eq!(idle[0]["cpu_stats"]["cpu_usage"]["total_usage"], 0);
+
+    // The berth CLI's table, as docker prints it.
+    let out = d.berth(&["stats", "--no-stream"]).ok().to_string();
+    let header: Vec<&str> = out
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "CONTAINER ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS"
+        ]
+    );
+    let row = out.lines().nth(1).unwrap().to_string();
+    assert_eq!(out.lines().count(), 2, "running containers only: {out}");
+    assert!(row.contains("busy") && row.contains("/ 64MiB"), "{row}");
+    let cpu: f64 = row
+        .split_whitespace()
+        .find(|w| w.ends_with('%'))
+        .unwrap()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(cpu > 20.0, "a busy loop shows: {row}");
+    let all = d
+        .berth(&["container", "stats", "--no-stream", "-a"])
+        .ok()
+        .to_string();
+    assert!(all.contains("idle") && all.contains("0.00%"), "{all}");
+    let missing = d.berth(&["stats", "--no-stream", "nosuch"]);
+    assert!(missing.err().contains("No such container: nosuch"));
+
+    // The docker CLI computes the same from the same JSON.
+    let docker = d.docker(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}",
+    ]);
+    let line = docker.ok().trim().to_string();
+    assert!(
+        line.starts_with("busy ") && line.contains("/ 64MiB"),
+        "{line}"
+    );
+}

@@ -123,3 +123,28 @@ pub fn socket_path(path: &Path) -> io::Result<(std::fs::File, PathBuf)> {
     let short = PathBuf::from(format!("/proc/self/fd/{}", handle.as_raw_fd())).join(name);
     Ok((handle, short))
 }
+
+/// The bytes of regular files under `dir` (apparent sizes, links not
+/// followed, each inode once), as `du --apparent-size` counts them.
+pub fn dir_size(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.is_file() && seen.insert((m.dev(), m.ino())) {
+                total += m.len();
+            }
+        }
+    }
+    total
+}

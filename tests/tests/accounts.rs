@@ -799,6 +799,15 @@ fn builds_tags_and_events_stay_within_the_team() {
     assert_eq!(denied.status, 403, "{}", denied.text());
     assert_eq!(denied.json()["errors"][0]["code"], "DENIED");
 
+    // Pruning by one team leaves the others' alone.
+    assert_eq!(o.call(&o.ann, "POST", "/containers/prune", "").status, 200);
+    assert_eq!(
+        o.call(&o.admin, "GET", "/containers/robsrc/json", "")
+            .status,
+        200
+    );
+    assert_eq!(o.call(&o.ann, "POST", "/build/prune", "").status, 403);
+
     // Events: each team hears of its own objects.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -146,3 +146,102 @@ fn stats_report_cpu_memory_pids_network_and_io() {
         "{line}"
     );
 }
+
+#[test]
+fn system_df_and_prune_reclaim_what_nothing_uses() {
+    let d = Daemon::with_busybox();
+    d.berth(&[
+        "run",
+        "--name",
+        "wrote",
+        "busybox",
+        "sh",
+        "-c",
+        "head -c 1000000 /dev/zero > /big",
+    ])
+    .ok();
+    d.berth(&["run", "-d", "--name", "keep", "busybox", "sleep", "300"])
+        .ok();
+    d.berth(&["volume", "create", "named"]).ok();
+    d.berth(&["create", "--name", "anon", "-v", "/data", "busybox", "true"])
+        .ok();
+    let anon_vol = d.http("GET", "/containers/anon/json", b"").json()["Mounts"][0]["Name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    d.berth(&["rm", "anon"]).ok();
+    // A dangling image: the tag moves to a second commit.
+    d.berth(&["commit", "keep", "snap:1"]).ok();
+    let first = d
+        .berth(&["images", "-q", "--no-trunc", "snap:1"])
+        .ok()
+        .trim()
+        .to_string();
+    d.berth(&["commit", "-c", "ENV V=2", "keep", "snap:1"]).ok();
+
+    let v = d.http("GET", "/system/df", b"").json();
+    assert!(v["LayersSize"].as_u64().unwrap() > 1_000_000, "{v}");
+    let wrote_rw = v["Containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Names"][0] == "/wrote")
+        .unwrap()["SizeRw"]
+        .as_u64()
+        .unwrap();
+    assert!((1_000_000..1_100_000).contains(&wrote_rw), "{wrote_rw}");
+    let table = d.berth(&["system", "df"]).ok().to_string();
+    let rows = berth_e2e::table_rows(&table);
+    assert_eq!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+    );
+    assert_eq!(&rows[1][..3], ["Containers", "2", "1"], "{table}");
+    assert_eq!(&rows[2][..3], ["Local Volumes", "2", "0"], "{table}");
+    assert!(d
+        .berth(&["system", "df", "-v"])
+        .ok()
+        .contains("Containers space usage:"));
+    assert!(d.docker(&["system", "df"]).ok().contains("Local Volumes"));
+
+    // No confirmation, nothing removed.
+    let no = d.berth_with_stdin(&["container", "prune"], Some(b"n\n"));
+    assert!(no.ok().contains("Are you sure you want to continue? [y/N]"));
+    assert!(d.berth(&["ps", "-a"]).ok().contains("wrote"));
+
+    let out = d.berth(&["container", "prune", "-f"]).ok().to_string();
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(out.contains("Total reclaimed space: 1MB"), "{out}");
+    let ps = d.berth(&["ps", "-a"]).ok().to_string();
+    assert!(!ps.contains("wrote") && ps.contains("keep"), "{ps}");
+
+    let out = d.berth(&["image", "prune", "-f"]).ok().to_string();
+    assert!(out.contains(&format!("deleted: {first}")), "{out}");
+    assert!(
+        d.berth(&["images"]).ok().contains("snap"),
+        "the tagged one stays"
+    );
+
+    let out = d.berth(&["volume", "prune", "-f"]).ok().to_string();
+    assert!(out.contains(&anon_vol) && !out.contains("named"), "{out}");
+    let out = d.berth(&["volume", "prune", "-f", "-a"]).ok().to_string();
+    assert!(out.contains("named"), "{out}");
+    assert!(d.berth(&["volume", "ls", "-q"]).ok().trim().is_empty());
+
+    // With -a, images no container uses go: snap:1 (keep uses busybox).
+    let out = d.berth(&["system", "prune", "-a", "-f"]).ok().to_string();
+    assert!(out.contains("untagged: snap:1"), "{out}");
+    assert!(
+        d.berth(&["images"]).ok().contains("busybox"),
+        "in use: it stays"
+    );
+    for what in ["container", "image", "volume"] {
+        let again = d.docker(&[what, "prune", "-f"]).ok().to_string();
+        assert!(again.contains("Total reclaimed space: 0B"), "{again}");
+    }
+}

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod images;
 pub mod ownership;
 pub mod params;
+pub mod prune;
 pub mod recording;
 pub mod registry;
 pub mod stats;
@@ -116,6 +117,11 @@ fn api_routes() -> Router<Arc<AppState>> {
                 .delete(images::remove),
         )
         .route("/containers/json", get(containers::list))
+        .route("/containers/prune", post(prune::containers))
+        .route("/images/prune", post(prune::images))
+        .route("/volumes/prune", post(prune::volumes))
+        .route("/build/prune", post(prune::build_cache))
+        .route("/system/df", get(prune::df))
         .route("/containers/create", post(containers::create))
         .route("/containers/{id}/json", get(containers::inspect))
         .route("/containers/{id}/logs", get(containers::logs))

@@ -28,8 +28,16 @@ pub struct Visible {
 
 impl Visible {
     pub fn sees(&self, id: &str) -> bool {
-        let owners = self.owned.get(id).map(Vec::as_slice).unwrap_or_default();
-        self.principal.sees(owners, self.host_visible)
+        self.principal.sees(self.owners(id), self.host_visible)
+    }
+
+    /// Whether the caller's teams own `id` (host objects are not theirs).
+    pub fn owns(&self, id: &str) -> bool {
+        self.principal.owns(self.owners(id))
+    }
+
+    fn owners(&self, id: &str) -> &[i64] {
+        self.owned.get(id).map(Vec::as_slice).unwrap_or_default()
     }
 }
 

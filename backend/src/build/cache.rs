@@ -52,10 +52,30 @@ impl Cache {
     pub fn put(&self, key: String, id: &Digest) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(key, id.to_string());
-        if let Ok(bytes) = serde_json::to_vec(&*map) {
+        self.save(&map);
+    }
+
+    fn save(&self, map: &HashMap<String, String>) {
+        if let Ok(bytes) = serde_json::to_vec(map) {
             if let Err(e) = crate::fsutil::replace_file(&self.path, &bytes) {
                 tracing::warn!(error = %e, "could not save the build cache");
             }
         }
+    }
+
+    /// Every step key with the image id it made.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<_> = map.iter().map(|(k, i)| (k.clone(), i.clone())).collect();
+        v.sort();
+        v
+    }
+
+    /// Forgets every step; the keys forgotten.
+    pub fn clear(&self) -> Vec<String> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let keys: Vec<String> = map.drain().map(|(k, _)| k).collect();
+        self.save(&map);
+        keys
     }
 }

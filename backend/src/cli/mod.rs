@@ -10,6 +10,7 @@ pub mod format;
 pub mod http;
 pub mod images;
 pub mod progress;
+pub mod prune;
 pub mod registry;
 pub mod stats;
 pub mod system;
@@ -100,6 +101,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Manage dashboard and API accounts (admins; root on the unix socket)
     #[command(subcommand)]
     User(accounts::UserCommand),
@@ -147,6 +151,8 @@ enum Command {
 enum ImageCommand {
     /// Build an image from a Dockerfile
     Build(build::BuildArgs),
+    /// Remove unused images
+    Prune(prune::ImagePruneArgs),
     /// List images
     #[command(visible_alias = "list")]
     Ls(images::ImagesArgs),
@@ -175,6 +181,8 @@ enum ImageCommand {
 enum ContainerCommand {
     /// Create and run a new container from an image
     Run(containers::RunArgs),
+    /// Remove all stopped containers
+    Prune(prune::PruneArgs),
     /// Create a new container
     Create(containers::CreateArgs),
     /// Start one or more stopped containers
@@ -219,8 +227,18 @@ enum ContainerCommand {
 enum SystemCommand {
     /// Display system-wide information
     Info,
+    /// Show docker disk usage
+    Df(prune::DfArgs),
+    /// Remove unused data
+    Prune(prune::SystemPruneArgs),
     /// Get real time events from the server
     Events(system::EventsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum BuilderCommand {
+    /// Remove build cache
+    Prune(prune::PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -368,6 +386,11 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         }
         Command::Version => system::version(client).await,
         Command::Info | Command::System(SystemCommand::Info) => system::info(client).await,
+        Command::System(SystemCommand::Df(a)) => prune::df(client, a).await,
+        Command::System(SystemCommand::Prune(a)) => prune::system_prune(client, a).await,
+        Command::Container(ContainerCommand::Prune(a)) => prune::container_prune(client, a).await,
+        Command::Image(ImageCommand::Prune(a)) => prune::image_prune(client, a).await,
+        Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(client, a).await,
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
             system::events(client, a).await
         }

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 pub enum VolumeCommand {
     /// Create a volume
     Create(CreateArgs),
+    /// Remove unused local volumes
+    Prune(super::prune::VolumePruneArgs),
     /// List volumes
     #[command(visible_alias = "list")]
     Ls(LsArgs),
@@ -61,6 +63,7 @@ pub struct RmArgs {
 
 pub async fn run(client: &Client, cmd: VolumeCommand) -> Result<ExitCode> {
     match cmd {
+        VolumeCommand::Prune(a) => super::prune::volume_prune(client, a).await,
         VolumeCommand::Create(a) => {
             let labels: serde_json::Map<String, Value> = a
                 .label

@@ -1,9 +1,10 @@
-//! Everyday operation (issue 7): `stats` through the API, the berth CLI and
-//! the docker CLI.
+//! Everyday operation (issue 7): `stats`, `system df` and the prunes, `cp`
+//! and `export`, through the API, the berth CLI and the docker CLI.
 
 use berth_e2e::Daemon;
 use serde_json::Value;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The first `n` JSON lines of a streaming GET on the unix socket.
@@ -244,4 +245,136 @@ fn system_df_and_prune_reclaim_what_nothing_uses() {
         let again = d.docker(&[what, "prune", "-f"]).ok().to_string();
         assert!(again.contains("Total reclaimed space: 0B"), "{again}");
     }
+}
+
+#[test]
+fn cp_both_ways_and_export_stay_inside_the_container() {
+    let d = Daemon::with_busybox();
+    let canary = format!("berth-cp-canary-{}.txt", std::process::id());
+    d.berth(&[
+        "run", "-d", "--name", "box", "-v", "vol:/data", "busybox", "sh", "-c",
+        "mkdir -p /srv/site; echo hello > /srv/site/index.html; ln -sfn /etc /srv/etclink; ln -sfn ../../../../.. /srv/up; echo in-volume > /data/v; touch /ready; sleep 300",
+    ])
+    .ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.berth(&["exec", "box", "test", "-e", "/ready"]).code != 0 {
+        assert!(Instant::now() < deadline, "the container did not get ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let at = |p: &str| dir.path().join(p).display().to_string();
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+
+    // Out: a file, a directory into a directory, a directory's contents, a volume's file.
+    d.berth(&["cp", "box:/srv/site/index.html", &at("index.html")])
+        .ok();
+    assert_eq!(read("index.html"), "hello\n");
+    d.berth(&["cp", "box:/srv/site", &format!("{}/", dir.path().display())])
+        .ok();
+    assert_eq!(read("site/index.html"), "hello\n");
+    d.berth(&["container", "cp", "box:/srv/site/.", &at("flat")])
+        .ok();
+    assert_eq!(read("flat/index.html"), "hello\n");
+    d.berth(&["cp", "box:/data/v", &at("v")]).ok();
+    assert_eq!(read("v"), "in-volume\n");
+    // A symlink in the container resolves in the container: its /etc, not the host's.
+    d.berth(&["cp", "box:/srv/etclink/hostname", &at("hostname")])
+        .ok();
+    let id = d.berth(&["ps", "-q"]).ok().trim().to_string();
+    assert_eq!(read("hostname").trim(), id);
+    let missing = d.berth(&["cp", "box:/nope", &at("x")]);
+    assert!(
+        missing
+            .err()
+            .contains("Could not find the file /nope in container box"),
+        "{}",
+        missing.stderr
+    );
+
+    // In: a file into a directory, a directory under a new name.
+    std::fs::write(dir.path().join(&canary), "from the host\n").unwrap();
+    d.berth(&["cp", &at(&canary), "box:/srv/"]).ok();
+    assert_eq!(
+        d.berth(&["exec", "box", "cat", &format!("/srv/{canary}")])
+            .ok(),
+        "from the host\n"
+    );
+    d.berth(&["cp", &at("site"), "box:/tmp/copied"]).ok();
+    assert_eq!(
+        d.berth(&["exec", "box", "cat", "/tmp/copied/index.html"])
+            .ok(),
+        "hello\n"
+    );
+    // Through a symlink that climbs: it stops at the container's root.
+    d.berth(&["cp", &at(&canary), "box:/srv/up/"]).ok();
+    assert_eq!(
+        d.berth(&["exec", "box", "cat", &format!("/{canary}")]).ok(),
+        "from the host\n"
+    );
+    assert!(
+        !Path::new(&format!("/{canary}")).exists(),
+        "nothing landed on the host"
+    );
+    // A hostile archive: refused, nothing written.
+    let evil = berth_e2e::archive::tar(&[berth_e2e::archive::Entry::File("../../evil", b"x")]);
+    let r = d.http("PUT", "/containers/box/archive?path=/srv", &evil);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("leaves the target directory"),
+        "{}",
+        r.text()
+    );
+
+    // Tars on stdout and stdin.
+    let out = d.berth(&["cp", "box:/srv/site", "-"]);
+    let mut names = Vec::new();
+    let mut ar = tar::Archive::new(out.stdout.as_bytes());
+    for e in ar.entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    assert_eq!(names, ["site/", "site/index.html"]);
+    let tar_in =
+        berth_e2e::archive::tar(&[berth_e2e::archive::Entry::File("piped.txt", b"piped\n")]);
+    d.berth_with_stdin(&["cp", "-", "box:/srv"], Some(&tar_in))
+        .ok();
+    assert_eq!(
+        d.berth(&["exec", "box", "cat", "/srv/piped.txt"]).ok(),
+        "piped\n"
+    );
+
+    // A stopped container too.
+    d.berth(&["stop", "-t", "0", "box"]).ok();
+    d.berth(&["cp", &at("v"), "box:/srv/after-stop"]).ok();
+    d.berth(&["cp", "box:/srv/after-stop", &at("back")]).ok();
+    assert_eq!(read("back"), "in-volume\n");
+    d.berth(&["start", "box"]).ok();
+    assert_eq!(
+        d.berth(&["exec", "box", "cat", "/srv/after-stop"]).ok(),
+        "in-volume\n"
+    );
+
+    // The docker CLI agrees.
+    d.docker(&["cp", "box:/srv/site/index.html", &at("docker.html")])
+        .ok();
+    assert_eq!(read("docker.html"), "hello\n");
+
+    // Export: the container's filesystem without its volumes.
+    d.berth(&["export", "-o", &at("box.tar"), "box"]).ok();
+    let mut ar = tar::Archive::new(std::fs::File::open(dir.path().join("box.tar")).unwrap());
+    let names: Vec<String> = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "srv/site/index.html"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n == "bin/busybox"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "data/v"),
+        "volumes are not exported"
+    );
+    let to_tty = d.berth(&["export", "box"]);
+    assert!(to_tty.code == 0 || to_tty.stderr.contains("cowardly"));
 }

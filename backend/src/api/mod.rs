@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod archive;
 pub mod attach;
 pub mod auth;
 pub mod build;
@@ -127,6 +128,13 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/containers/{id}/logs", get(containers::logs))
         .route("/containers/{id}/top", get(containers::top))
         .route("/containers/{id}/stats", get(stats::stats))
+        .route(
+            "/containers/{id}/archive",
+            get(archive::archive)
+                .head(archive::archive)
+                .put(archive::archive),
+        )
+        .route("/containers/{id}/export", get(archive::export))
         .route("/containers/{id}/changes", get(commit::changes))
         .route("/commit", post(commit::commit))
         .route("/build", post(build::build))

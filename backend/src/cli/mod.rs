@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod build;
 pub mod commit;
 pub mod containers;
+pub mod copy;
 pub mod format;
 pub mod http;
 pub mod images;
@@ -85,6 +86,10 @@ enum Command {
     Commit(commit::CommitArgs),
     /// Build an image from a Dockerfile
     Build(build::BuildArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(copy::CpArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(copy::ExportArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
     /// Display the running processes of a container
@@ -209,6 +214,10 @@ enum ContainerCommand {
     Diff(commit::DiffArgs),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(copy::CpArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(copy::ExportArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
     /// Display the running processes of a container
@@ -422,6 +431,10 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
             c::rename(client, a).await
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => c::top(client, a).await,
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => copy::cp(client, a).await,
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            copy::export(client, a).await
+        }
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
             stats::stats(client, a).await
         }

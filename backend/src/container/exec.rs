@@ -89,8 +89,11 @@ impl Execs {
             return;
         }
         let path = exit_path(&socket_of(containers_dir.join(&r.container_id), id));
-        if let Ok(text) = std::fs::read_to_string(path) {
-            let code = text.trim().parse().unwrap_or(255);
+        // The shim replaces the file whole; an unreadable one is not there yet.
+        if let Some(code) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
             self.update(id, |r| {
                 r.running = false;
                 r.exit_code = Some(code);

@@ -9,6 +9,7 @@
 
 pub mod changes;
 pub mod commit;
+pub mod copy;
 pub mod create;
 pub mod exec;
 pub mod logs;

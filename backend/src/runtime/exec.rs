@@ -53,7 +53,7 @@ pub fn main(config: &Path) -> i32 {
         Ok(()) => 0,
         Err(e) => {
             report(&format!("err 125 {e}"));
-            let _ = std::fs::write(exit_path(&cfg.socket), "125");
+            let _ = crate::fsutil::replace_file(&exit_path(&cfg.socket), b"125");
             125
         }
     }
@@ -117,7 +117,7 @@ fn run(cfg: &ExecConfig) -> Result<(), String> {
         let text = String::from_utf8_lossy(&failure).into_owned();
         let (code, msg) = super::shim::split_failure(&text, 126);
         let _ = waitpid(child, None);
-        let _ = std::fs::write(exit_path(&cfg.socket), code.to_string());
+        let _ = crate::fsutil::replace_file(&exit_path(&cfg.socket), code.to_string().as_bytes());
         report(&format!("err {code} {msg}"));
         return Ok(());
     }
@@ -132,7 +132,7 @@ fn run(cfg: &ExecConfig) -> Result<(), String> {
             Err(_) => break 255,
         }
     };
-    let _ = std::fs::write(exit_path(&cfg.socket), code.to_string());
+    let _ = crate::fsutil::replace_file(&exit_path(&cfg.socket), code.to_string().as_bytes());
     let _ = std::fs::remove_file(&cfg.socket);
     drop(clients);
     Ok(())

@@ -19,7 +19,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 wbg_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$here/frontend/Cargo.lock")"
 stamp="$CACHE/setup-$(cat "$0" "$here/frontend/Cargo.lock" | sha256sum | cut -c1-16).done"
-if [ -f "$stamp" ] && command -v wasm-bindgen >/dev/null && [ -x /usr/bin/rustc ] && command -v chromedriver >/dev/null; then
+if [ -f "$stamp" ] && command -v wasm-bindgen >/dev/null && [ -x /usr/bin/rustc ] && command -v chromedriver >/dev/null \
+  && [ -x "$CACHE/pysdk/bin/python" ]; then
   exit 0
 fi
 mkdir -p "$CACHE"
@@ -46,7 +47,8 @@ apt_install() {
 }
 
 apt_install rustc-web cargo-web rust-web-src rust-web-llvm busybox-static skopeo \
-  chromium chromium-driver fonts-dejavu-core curl ca-certificates openssl iproute2 libc6-dev bc docker-registry apache2-utils
+  chromium chromium-driver fonts-dejavu-core curl ca-certificates openssl iproute2 libc6-dev bc docker-registry apache2-utils \
+  python3-venv
 # The e2e tests drive Berth with the real docker CLI. Machines of this kind ship
 # a 28.x client; elsewhere Debian's docker.io brings a 20.10 client (its engine
 # is never started: see apt_install).
@@ -78,5 +80,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version
   cargo install --locked wasm-bindgen-cli --version "=$wbg_version" \
     || cargo install --force wasm-bindgen-cli --version "=$wbg_version"
 fi
+# The Python docker SDK (`pip install docker`) for the SDK test, in its own venv.
+PYSDK="$CACHE/pysdk"
+if ! "$PYSDK/bin/python" -c 'import docker' 2>/dev/null; then
+  log "pip install docker (the Python SDK, into $PYSDK)"
+  /usr/bin/python3 -m venv "$PYSDK"
+  "$PYSDK/bin/pip" install -q "docker>=7,<8"
+fi
+
 touch "$stamp"
 log "ready: $(/usr/bin/rustc --version), $(wasm-bindgen --version), $(chromium --version 2>/dev/null)"

@@ -318,6 +318,19 @@ pub async fn list(state: State, who: Principal, p: Params) -> ApiResult<Json<Vec
     Ok(Json(out))
 }
 
+/// `HostConfig` as Docker reports it: the log driver is always named.
+fn host_config_json(c: &Container) -> Value {
+    let mut hc = serde_json::to_value(&c.host_config).unwrap_or_default();
+    if hc["LogConfig"]["Type"].as_str().unwrap_or("").is_empty() {
+        let config = match &hc["LogConfig"]["Config"] {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => json!({}),
+        };
+        hc["LogConfig"] = json!({"Type": "json-file", "Config": config});
+    }
+    hc
+}
+
 pub fn inspect_json(state: &AppState, c: &Container) -> Value {
     let dir = state.containers.store.dir(&c.id);
     let st = &c.state;
@@ -352,7 +365,7 @@ pub fn inspect_json(state: &AppState, c: &Container) -> Value {
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": null,
-        "HostConfig": c.host_config,
+        "HostConfig": host_config_json(c),
         "GraphDriver": {
             "Name": "overlay2",
             "Data": {"UpperDir": dir.join("diff"), "WorkDir": dir.join("work"), "MergedDir": dir.join("rootfs")},

@@ -217,3 +217,13 @@ pub async fn get_stream(path: &str, mut on_chunk: impl FnMut(&[u8])) -> Result<(
 pub fn escape(s: &str) -> String {
     js_sys::encode_uri_component(s).into()
 }
+
+/// Resolves after `ms` milliseconds (a browser timer).
+pub async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}

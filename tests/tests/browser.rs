@@ -129,9 +129,34 @@ impl Browser {
 
     /// Waits until `css` matches an element (the app renders after the wasm loads); returns its id.
     fn element(&self, css: &str) -> String {
+        self.find("css selector", css)
+    }
+
+    /// Clicks the link whose text is exactly `text`, retried while the page settles.
+    fn click_link(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let id = self.find("link text", text);
+            match self.try_call(
+                "POST",
+                &self.s(&format!("/element/{id}/click")),
+                Some(json!({})),
+            ) {
+                Ok(_) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("click link {text}: {e}; retrying");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("click link {text}: {e}"),
+            }
+        }
+    }
+
+    /// The first element found with a WebDriver strategy, waiting up to 30 s.
+    fn find(&self, using: &str, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let body = json!({"using": "css selector", "value": css}).to_string();
+            let body = json!({"using": using, "value": css}).to_string();
             let r = http::request(
                 ("127.0.0.1", self.port),
                 "POST",
@@ -798,4 +823,55 @@ fn dashboard_admin_manages_users_and_a_user_makes_a_token() {
     b.wait_text(".empty", "No tokens yet");
     let r = d.http_with("GET", "/berth/session", &[("Authorization", &auth)], b"");
     assert_eq!(r.status, 401);
+}
+
+#[test]
+fn dashboard_shows_a_containers_resource_use_and_files() {
+    let d = Daemon::with_busybox();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "filesbox",
+        "-m",
+        "64m",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /srv/a; echo deep-text > /srv/a/deep.txt; while :; do :; done",
+    ])
+    .ok();
+    let b = Browser::start();
+    b.login(&d);
+    b.goto(&format!(
+        "http://127.0.0.1:{}/ui/containers/filesbox",
+        d.port
+    ));
+    // Resource use: readings every two seconds, a chart.
+    b.wait_text(".stats-mem", "/ 64MiB");
+    let cpu = b.wait_text(".stats-cpu", "%");
+    let cpu: f64 = cpu.trim().trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 10.0, "a busy loop: {cpu}");
+    b.element(".spark-cpu polyline");
+    // Files: browse to a file, read it, and its download link.
+    b.wait_text(".files-table", "bin/");
+    b.click_link("srv/");
+    b.wait_text(".files-path", "/srv");
+    b.click_link("a/");
+    b.wait_text(".files-table", "deep.txt");
+    b.click_link("deep.txt");
+    b.wait_text(".file-text", "deep-text");
+    b.screenshot("files-and-stats");
+    let r = d.http(
+        "GET",
+        "/berth/containers/filesbox/files/content?path=/srv/a/deep.txt",
+        b"",
+    );
+    assert_eq!(r.text(), "deep-text\n");
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("deep.txt"));
+    let r = d.http("GET", "/berth/containers/filesbox/files?path=/nope", b"");
+    assert_eq!(r.status, 404, "{}", r.text());
 }

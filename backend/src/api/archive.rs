@@ -169,6 +169,58 @@ pub async fn archive(
     }
 }
 
+/// The largest file the dashboard's file browser reads in one piece.
+const FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// `GET /berth/containers/{id}/files?path=/dir`: a directory's entries
+/// (name, size, Go file mode, mtime, link target), for the file browser.
+pub async fn files(state: State, Path(id): Path<String>, p: Params) -> ApiResult<Response> {
+    let c = state.containers.store.get(&id)?;
+    let path = p.value("path").unwrap_or("/").to_string();
+    let pth = path.clone();
+    let list = with_root(&state, &c, false, false, move |r| r.list(&pth))
+        .await?
+        .map_err(|e| not_found(&c, &path, &e))?;
+    let entries: Vec<serde_json::Value> = list
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "Name": s.name, "Size": s.size, "Mode": s.mode, "ModTime": s.mtime,
+                "LinkTarget": s.link_target, "IsDir": s.is_dir(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({"Path": path, "Entries": entries})).into_response())
+}
+
+/// `GET /berth/containers/{id}/files/content?path=`: one file's bytes, as a
+/// download (up to 16 MiB; bigger ones go through `cp`).
+pub async fn file_content(state: State, Path(id): Path<String>, p: Params) -> ApiResult<Response> {
+    let c = state.containers.store.get(&id)?;
+    let path = path_param(&p)?;
+    let pth = path.clone();
+    let (data, more) = with_root(&state, &c, false, false, move |r| {
+        r.read_file(&pth, FILE_LIMIT)
+    })
+    .await?
+    .map_err(|e| not_found(&c, &path, &e))?;
+    if more {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{path} is larger than 16 MiB: use `berth cp`"),
+        ));
+    }
+    let name = std::path::Path::new(&path)
+        .file_name()
+        .map(|n| n.to_string_lossy().replace('"', ""))
+        .unwrap_or_default();
+    let mut res = ([(header::CONTENT_TYPE, "application/octet-stream")], data).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
 /// `GET /containers/{id}/export`: the container's filesystem as one tar
 /// (its layers and writable layer; not its volumes or mounts).
 pub async fn export(state: State, Path(id): Path<String>) -> ApiResult<Response> {

@@ -135,6 +135,11 @@ fn api_routes() -> Router<Arc<AppState>> {
                 .put(archive::archive),
         )
         .route("/containers/{id}/export", get(archive::export))
+        .route("/berth/containers/{id}/files", get(archive::files))
+        .route(
+            "/berth/containers/{id}/files/content",
+            get(archive::file_content),
+        )
         .route("/containers/{id}/changes", get(commit::changes))
         .route("/commit", post(commit::commit))
         .route("/build", post(build::build))

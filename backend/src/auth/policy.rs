@@ -221,6 +221,10 @@ fn berth_rule(method: &str, rest: &[&str]) -> Rule {
         ["auth", ..] => rule(ADMIN),
         ["registries" | "activity"] if read => rule(READ),
         ["containers", id, "shell", "ws"] => with(OPERATE, Object::Container((*id).to_string())),
+        ["containers", id, ..] => with(
+            if read { READ } else { OPERATE },
+            Object::Container((*id).to_string()),
+        ),
         _ => rule(if read { READ } else { ADMIN }),
     }
 }
@@ -283,6 +287,10 @@ mod tests {
         assert_eq!(need("DELETE", "/containers/abc"), OPERATE);
         assert_eq!(need("POST", "/containers/create"), OPERATE);
         assert_eq!(need("GET", "/berth/containers/abc/shell/ws"), OPERATE);
+        assert_eq!(
+            classify("GET", "/berth/containers/abc/files", None).objects,
+            [Object::Container("abc".into())]
+        );
         assert_eq!(need("POST", "/exec/e1/start"), OPERATE);
         assert_eq!(need("POST", "/build"), OPERATE);
         assert_eq!(need("POST", "/images/create"), OPERATE);

@@ -191,6 +191,48 @@ impl Root {
         Ok(PathStat::of(&st, &name.to_string_lossy(), link))
     }
 
+    /// The entries of directory `path` (symlinks not followed), sorted by name.
+    pub fn list(&self, path: &str) -> io::Result<Vec<PathStat>> {
+        let dir = self.resolve(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, true)?;
+        let mut out = Vec::new();
+        for name in sorted_names(&dir)? {
+            let Ok(st) = fstatat(
+                Some(dir.as_raw_fd()),
+                name.as_os_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) else {
+                continue;
+            };
+            let link = if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
+                nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name.as_os_str())
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            out.push(PathStat::of(&st, &name.to_string_lossy(), link));
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` bytes of the regular file at `path` (symlinks followed
+    /// inside the root), and whether there was more.
+    pub fn read_file(&self, path: &str, limit: u64) -> io::Result<(Vec<u8>, bool)> {
+        let fd = self.resolve(path, OFlag::O_RDONLY, true)?;
+        let f = std::fs::File::from(fd);
+        if !f.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path} is not a regular file"),
+            ));
+        }
+        let mut buf = Vec::new();
+        f.take(limit + 1).read_to_end(&mut buf)?;
+        let more = buf.len() as u64 > limit;
+        buf.truncate(limit as usize);
+        Ok((buf, more))
+    }
+
     /// A tar of `path` (a file, a symlink or a directory tree), its entries
     /// named from the path's last component.
     pub fn archive(&self, path: &str, out: impl Write) -> io::Result<()> {

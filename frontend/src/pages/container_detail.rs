@@ -1,6 +1,7 @@
 //! A container's page: the summary of inspect, start/stop/restart/kill/remove,
 //! its live logs, a terminal in the browser — attached to the container or a
-//! new shell (exec) — over a WebSocket, and its changes (`container_changes`).
+//! new shell (exec) — over a WebSocket, its resource use (`container_stats`),
+//! its files (`container_files`) and its changes (`container_changes`).
 
 use super::containers::action;
 use crate::api;
@@ -34,7 +35,9 @@ pub fn ContainerDetail() -> impl IntoView {
                     Ok(v) => view! {
                         <Summary v=v.clone() refresh=set_refresh/>
                         <Terminal id=v["Id"].as_str().unwrap_or_default().to_string() running=v["State"]["Running"].as_bool().unwrap_or(false)/>
+                        <super::container_stats::Stats id=v["Id"].as_str().unwrap_or_default().to_string() running=v["State"]["Running"].as_bool().unwrap_or(false)/>
                         <Logs id=v["Id"].as_str().unwrap_or_default().to_string() tty=v["Config"]["Tty"].as_bool().unwrap_or(false)/>
+                        <super::container_files::Files id=v["Id"].as_str().unwrap_or_default().to_string()/>
                         <super::container_changes::Changes id=v["Id"].as_str().unwrap_or_default().to_string()/>
                     }.into_any(),
                 }

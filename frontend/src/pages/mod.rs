@@ -5,6 +5,8 @@ pub mod activity;
 pub mod build;
 pub mod container_changes;
 pub mod container_detail;
+pub mod container_files;
+pub mod container_stats;
 pub mod containers;
 pub mod image_detail;
 pub mod launch;

@@ -63,3 +63,23 @@ pub fn fs_type(p: &Path) -> String {
         .map(|(_, t)| t)
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// Memory the kernel says is available for new work, in bytes.
+pub fn mem_available() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// (total, free for unprivileged use) bytes of the filesystem holding `path`.
+pub fn disk(path: &Path) -> (u64, u64) {
+    match nix::sys::statvfs::statvfs(path) {
+        Ok(s) => {
+            let f = s.fragment_size();
+            (s.blocks() * f, s.blocks_available() * f)
+        }
+        Err(_) => (0, 0),
+    }
+}

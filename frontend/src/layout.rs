@@ -9,6 +9,7 @@ use leptos_router::hooks::use_location;
 
 /// (section, label, path, the least role that may use it) of every page in the sidebar.
 const NAV: &[(&str, &str, &str, Role)] = &[
+    ("Local", "Home", "/ui/home", Role::Viewer),
     ("Local", "Containers", "/ui/containers", Role::Viewer),
     ("Local", "Run a container", "/ui/containers/new", Role::Operator),
     ("Local", "Images", "/ui/images", Role::Viewer),

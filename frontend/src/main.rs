@@ -17,8 +17,9 @@ fn App() -> impl IntoView {
         <Router>
             <layout::Shell>
                 <Routes fallback=|| view! { <pages::NotFound/> }>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/ui/images"/> }/>
-                    <Route path=path!("/ui") view=|| view! { <Redirect path="/ui/images"/> }/>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/ui/home"/> }/>
+                    <Route path=path!("/ui") view=|| view! { <Redirect path="/ui/home"/> }/>
+                    <Route path=path!("/ui/home") view=pages::home::HomePage/>
                     <Route path=path!("/ui/containers") view=pages::containers::ContainersPage/>
                     <Route path=path!("/ui/containers/new") view=pages::launch::LaunchPage/>
                     <Route path=path!("/ui/containers/:id") view=pages::container_detail::ContainerDetail/>

@@ -325,18 +325,27 @@ fn dashboard_lists_the_starter_image_and_shows_its_history() {
     let id = d.starter_image("busybox:latest");
     let b = Browser::start();
     b.login(&d);
-    let started = Instant::now();
+    // `/` is the home page: the host and the counts, charts filling in.
     b.goto(&format!("http://127.0.0.1:{}/", d.port));
+    let cpu = b.wait_text(".home-cpu", "%");
+    assert!(b.url().ends_with("/ui/home"), "/ goes home: {}", b.url());
+    let cpu: f64 = cpu.trim().trim_end_matches('%').parse().unwrap();
+    assert!((0.0..=100.0).contains(&cpu), "{cpu}");
+    assert!(b.wait_text(".home-mem", "GiB").contains(" / "));
+    b.wait_text(".home-images", "1");
+    b.wait_text(".home-containers", "0 running of 0");
+    b.element(".spark-cpu polyline");
+    b.screenshot("home");
+    let host = d.http("GET", "/berth/host", b"").json();
+    assert_eq!(host["Images"], 1);
+    assert!(host["DiskTotal"].as_u64().unwrap() > host["DiskFree"].as_u64().unwrap());
+    b.click_link("Images");
+    let started = Instant::now();
     let row = b.wait_text("tr.image-row", "busybox");
     let rendered = started.elapsed();
     assert!(
         row.contains("latest") && row.contains(&id[7..19]) && row.contains("MB"),
         "row: {row}"
-    );
-    assert!(
-        b.url().ends_with("/ui/images"),
-        "/ redirects to the images page: {}",
-        b.url()
     );
     b.screenshot("images");
     eprintln!("images page rendered in {} ms", rendered.as_millis());

@@ -99,6 +99,7 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
+        .route("/berth/host", get(system::host))
         .route("/events", get(events::events))
         .route("/auth", post(registry::login))
         .route(

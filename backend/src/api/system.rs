@@ -99,3 +99,55 @@ pub async fn info(state: State) -> ApiResult<Json<Value>> {
         "Warnings": []
     })))
 }
+
+/// `GET /berth/host`: the host's CPU use over a quarter second, memory,
+/// the data root's disk, and the counts of containers and images (the
+/// caller's teams' for non-admins), for the dashboard's home page.
+pub async fn host(state: State, who: crate::auth::Principal) -> ApiResult<Json<Value>> {
+    let busy = || -> (u64, u64) {
+        let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let v: Vec<u64> = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let total: u64 = v.iter().take(8).sum();
+        let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+        (total, idle)
+    };
+    let (t0, i0) = busy();
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let (t1, i1) = busy();
+    let dt = t1.saturating_sub(t0).max(1) as f64;
+    let cpu = (1.0 - i1.saturating_sub(i0) as f64 / dt) * 100.0;
+    let (disk_total, disk_free) = hostinfo::disk(&state.data_root);
+    let containers = super::ownership::visible(&state, &who, "container").await?;
+    let images = super::ownership::visible(&state, &who, "image").await?;
+    let cs: Vec<_> = state
+        .containers
+        .store
+        .list()
+        .into_iter()
+        .filter(|c| super::ownership::sees(&containers, &c.id))
+        .collect();
+    let image_count = state
+        .images
+        .list()
+        .iter()
+        .filter(|i| !i.tags.is_empty() && super::ownership::sees(&images, i.id.as_str()))
+        .count();
+    Ok(Json(json!({
+        "Cpus": hostinfo::cpus(),
+        "CpuPercent": (cpu.clamp(0.0, 100.0) * 100.0).round() / 100.0,
+        "MemTotal": hostinfo::mem_total(),
+        "MemAvailable": hostinfo::mem_available(),
+        "DiskTotal": disk_total,
+        "DiskFree": disk_free,
+        "Containers": cs.len(),
+        "ContainersRunning": cs.iter().filter(|c| c.is_running()).count(),
+        "Images": image_count,
+    })))
+}

@@ -8,6 +8,7 @@ pub mod container_detail;
 pub mod container_files;
 pub mod container_stats;
 pub mod containers;
+pub mod home;
 pub mod image_detail;
 pub mod launch;
 pub mod login;
@@ -23,6 +24,6 @@ use leptos::prelude::*;
 pub fn NotFound() -> impl IntoView {
     view! {
         <div class="page-head"><h1>"Page not found"</h1></div>
-        <p class="muted">"There is nothing here. "<a href="/ui/images">"Go to images"</a></p>
+        <p class="muted">"There is nothing here. "<a href="/ui/home">"Go home"</a></p>
     }
 }

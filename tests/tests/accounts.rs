@@ -95,6 +95,7 @@ fn role_and_team_matrix_over_the_api() {
     let any = 0u16; // "not 401/403/404": the request got through to its handler
     let matrix: &[(&str, &str, &str, [u16; 5])] = &[
         ("GET", "/_ping", "", [200, 200, 200, 200, 200]),
+        ("GET", "/berth/openapi.json", "", [200, 200, 200, 200, 200]),
         ("GET", "/info", "", [200, 200, 200, 200, 401]),
         (
             "GET",

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod openapi;
 pub mod ownership;
 pub mod params;
 pub mod prune;
@@ -100,6 +101,7 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/berth/host", get(system::host))
+        .route("/berth/openapi.json", get(openapi::serve))
         .route("/events", get(events::events))
         .route("/auth", post(registry::login))
         .route(

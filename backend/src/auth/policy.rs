@@ -215,7 +215,7 @@ fn tag_target(repo: &[String], tag: &[String]) -> Option<Object> {
 fn berth_rule(method: &str, rest: &[&str]) -> Rule {
     let read = method == "GET" || method == "HEAD";
     match rest {
-        ["login"] => rule(Need::Public),
+        ["login" | "openapi.json"] => rule(Need::Public),
         ["session" | "logout" | "password"] | ["tokens", ..] => rule(Need::Account),
         ["users", ..] | ["teams", ..] | ["recordings", ..] => rule(ADMIN),
         ["auth", ..] => rule(ADMIN),

@@ -23,6 +23,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/ui/containers") view=pages::containers::ContainersPage/>
                     <Route path=path!("/ui/containers/new") view=pages::launch::LaunchPage/>
                     <Route path=path!("/ui/containers/:id") view=pages::container_detail::ContainerDetail/>
+                    <Route path=path!("/ui/containers/:id/edit") view=pages::launch::LaunchPage/>
                     <Route path=path!("/ui/images") view=pages::images::ImagesPage/>
                     <Route path=path!("/ui/images/:id") view=pages::image_detail::ImageDetail/>
                     <Route path=path!("/ui/search") view=pages::search::SearchPage/>

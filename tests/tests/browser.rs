@@ -884,3 +884,57 @@ fn dashboard_shows_a_containers_resource_use_and_files() {
     let r = d.http("GET", "/berth/containers/filesbox/files?path=/nope", b"");
     assert_eq!(r.status, 404, "{}", r.text());
 }
+
+#[test]
+fn dashboard_edits_a_container_and_recreates_it_with_its_name_and_volumes() {
+    let d = Daemon::with_busybox();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "editme",
+        "-e",
+        "MODE=one",
+        "-v",
+        "keepdata:/data",
+        "-p",
+        "127.0.0.1::8080",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $MODE >> /data/log; sleep 300",
+    ])
+    .ok();
+    let old = d.berth(&["ps", "-q", "--no-trunc"]).ok().trim().to_string();
+    let b = Browser::start();
+    b.login(&d);
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers/editme", d.port));
+    b.click(".act-edit");
+    b.wait_text("h1", "Edit and recreate");
+    b.wait_text(".launch", "Recreate");
+    b.clear("input[name=command]");
+    b.type_into(
+        "input[name=command]",
+        "sh -c 'echo edited-$MODE >> /data/log; sleep 300'",
+    );
+    b.click("button.launch");
+    b.wait_text(".state-text", "running");
+    b.screenshot("recreated");
+    let ps = d.berth(&["ps", "-a", "--no-trunc"]).ok().to_string();
+    let rows = berth_e2e::table_rows(&ps);
+    assert_eq!(rows.len(), 1, "the old one is gone: {ps}");
+    assert!(!ps.contains(&old) && ps.contains("editme"), "{ps}");
+    assert!(ps.contains("->8080/tcp"), "the port stays published: {ps}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = d.berth(&["exec", "editme", "cat", "/data/log"]).stdout;
+        if log == "one\nedited-one\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the volume and env carried over: {log:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -75,6 +75,7 @@ fn Summary(v: Value, refresh: WriteSignal<u64>) -> impl IntoView {
     let started = v["State"]["StartedAt"].as_str().unwrap_or("").to_string();
     let (error, set_error) = signal(None::<String>);
     let navigate = use_navigate();
+    let edit_href = format!("/ui/containers/{id}/edit");
     let act = move |verb: &'static str| {
         let id = id.clone();
         let navigate = navigate.clone();
@@ -110,6 +111,7 @@ fn Summary(v: Value, refresh: WriteSignal<u64>) -> impl IntoView {
                     view! { <button class="btn btn-quiet act-start" on:click=act("start")>"Start"</button> }.into_any()
                 }}
                 <button class="btn btn-quiet act-remove" on:click=act("remove")>"Remove"</button>
+                <a class="btn btn-quiet act-edit" href=edit_href.clone()>"Edit"</a>
                 })}
             </div>
         </div>

@@ -3,13 +3,16 @@
 //! auto-remove, terminal and stdin, restart policy and limits. It creates
 //! and starts the container through the Engine API, pulling the image
 //! first when it is not here (as `docker run` does), then opens the
-//! container's page.
+//! container's page. At `/ui/containers/:id/edit` the same form starts from
+//! a container's settings and *recreates* it: the old one is stopped and
+//! renamed aside, the new one made under its name with its volumes, and the
+//! old one removed (its volumes kept); a failure puts the old one back.
 
 use crate::api;
 use berth_types::{ImageSummary, SearchResult};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::{json, Map, Value};
 
 /// Splits a command line on spaces, keeping quoted parts together.
@@ -106,8 +109,55 @@ struct VolumeRow {
     read_only: RwSignal<bool>,
 }
 
+/// Quotes a command word that holds spaces, so `split_command` reads it back.
+fn quote(w: &str) -> String {
+    if w.is_empty() || w.contains(char::is_whitespace) {
+        format!("'{w}'")
+    } else {
+        w.to_string()
+    }
+}
+
+/// Bytes → the shortest of `Ng`, `Nm`, `Nk` that is exact.
+fn size_text(n: i64) -> String {
+    match n {
+        0 => String::new(),
+        n if n % (1 << 30) == 0 => format!("{}g", n >> 30),
+        n if n % (1 << 20) == 0 => format!("{}m", n >> 20),
+        n if n % (1 << 10) == 0 => format!("{}k", n >> 10),
+        n => n.to_string(),
+    }
+}
+
+/// The old container during a recreate: stopped and renamed aside.
+async fn recreate(old_id: &str, name: &str, was_running: bool, make: impl std::future::Future<Output = Result<String, String>>) -> Result<String, String> {
+    let aside = format!("{name}-old-{}", &old_id[..12.min(old_id.len())]);
+    if was_running {
+        api::post_empty(&format!("/containers/{old_id}/stop?t=10")).await?;
+    }
+    api::post_empty(&format!("/containers/{old_id}/rename?name={}", api::escape(&aside))).await?;
+    match make.await {
+        Ok(id) => {
+            api::delete(&format!("/containers/{old_id}")).await?;
+            Ok(id)
+        }
+        Err(e) => {
+            // Put the old one back as it was.
+            let _ = api::post_empty(&format!("/containers/{old_id}/rename?name={}", api::escape(name))).await;
+            if was_running {
+                let _ = api::post_empty(&format!("/containers/{old_id}/start")).await;
+            }
+            Err(format!("{e} (the old container is back)"))
+        }
+    }
+}
+
 #[component]
 pub fn LaunchPage() -> impl IntoView {
+    let params = use_params_map();
+    let editing = params.get_untracked().get("id").filter(|i| !i.is_empty());
+    // The container being edited: (id, name, running) once its settings are in the form.
+    let original = RwSignal::new(None::<(String, String, bool)>);
     let images = LocalResource::new(|| api::get::<Vec<ImageSummary>>("/images/json"));
     let image = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
@@ -128,6 +178,55 @@ pub fn LaunchPage() -> impl IntoView {
     let found = RwSignal::new(None::<Result<Vec<SearchResult>, String>>);
     let searching = RwSignal::new(false);
     let navigate = use_navigate();
+    if let Some(id) = editing.clone() {
+        spawn_local(async move {
+            match api::get::<Value>(&format!("/containers/{}/json", api::escape(&id))).await {
+                Err(e) => set_error.set(Some(e)),
+                Ok(v) => {
+                    let strs = |x: &Value| -> Vec<String> { x.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_string)).collect() };
+                    let hc = &v["HostConfig"];
+                    image.set(v["Config"]["Image"].as_str().unwrap_or_default().to_string());
+                    let n = v["Name"].as_str().unwrap_or_default().trim_start_matches('/').to_string();
+                    name.set(n.clone());
+                    command.set(strs(&v["Config"]["Cmd"]).iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "));
+                    env.set(strs(&v["Config"]["Env"]).into_iter().map(RwSignal::new).collect());
+                    let mut rows = Vec::new();
+                    for (k, b) in hc["PortBindings"].as_object().into_iter().flatten() {
+                        let (port, proto) = k.split_once('/').unwrap_or((k, "tcp"));
+                        for one in b.as_array().into_iter().flatten() {
+                            rows.push(PortRow {
+                                host: RwSignal::new(one["HostPort"].as_str().unwrap_or_default().to_string()),
+                                container: RwSignal::new(port.to_string()),
+                                udp: RwSignal::new(proto == "udp"),
+                            });
+                        }
+                    }
+                    ports.set(rows);
+                    // Every volume stays, anonymous ones too (by their names).
+                    let vols: Vec<VolumeRow> = v["Mounts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| VolumeRow {
+                            source: RwSignal::new(if m["Type"] == "bind" { m["Source"].as_str() } else { m["Name"].as_str() }.unwrap_or_default().to_string()),
+                            target: RwSignal::new(m["Destination"].as_str().unwrap_or_default().to_string()),
+                            read_only: RwSignal::new(m["RW"] == false),
+                        })
+                        .collect();
+                    volumes.set(vols);
+                    links.set(strs(&hc["Links"]).join(", "));
+                    auto_remove.set(hc["AutoRemove"].as_bool().unwrap_or(false));
+                    tty.set(v["Config"]["Tty"].as_bool().unwrap_or(false));
+                    stdin.set(v["Config"]["OpenStdin"].as_bool().unwrap_or(false));
+                    restart.set(hc["RestartPolicy"]["Name"].as_str().filter(|s| !s.is_empty()).unwrap_or("no").to_string());
+                    memory.set(size_text(hc["Memory"].as_i64().unwrap_or(0)));
+                    let nano = hc["NanoCpus"].as_i64().unwrap_or(0);
+                    cpus.set(if nano > 0 { format!("{}", nano as f64 / 1e9) } else { String::new() });
+                    original.set(Some((v["Id"].as_str().unwrap_or_default().to_string(), n, v["State"]["Running"].as_bool().unwrap_or(false))));
+                }
+            }
+        });
+    }
     let search = move |_| {
         let term = image.get_untracked().trim().to_string();
         if term.is_empty() {
@@ -224,14 +323,20 @@ pub fn LaunchPage() -> impl IntoView {
             } else {
                 format!("/containers/create?name={}", api::escape(n.trim()))
             };
-            let r: Result<String, String> = async {
+            let make = async {
                 let wanted = body["Image"].as_str().unwrap_or_default().to_string();
                 let v = create_pulling(&path, &body, &wanted, set_progress).await?;
                 let id = v["Id"].as_str().unwrap_or_default().to_string();
                 api::post_empty(&format!("/containers/{id}/start")).await?;
                 Ok(id)
-            }
-            .await;
+            };
+            let r: Result<String, String> = match original.get_untracked() {
+                Some((old, old_name, running)) if !n.trim().is_empty() => {
+                    let _ = old_name;
+                    recreate(&old, n.trim(), running, make).await
+                }
+                _ => make.await,
+            };
             set_busy.set(false);
             match r {
                 Ok(id) => navigate(&format!("/ui/containers/{id}"), Default::default()),
@@ -241,8 +346,9 @@ pub fn LaunchPage() -> impl IntoView {
     };
 
     view! {
-        <div class="crumbs"><a href="/ui/containers">"Containers"</a>" / new"</div>
-        <div class="page-head"><h1>"Run a container"</h1></div>
+        <div class="crumbs"><a href="/ui/containers">"Containers"</a>{if editing.is_some() { " / edit" } else { " / new" }}</div>
+        <div class="page-head"><h1>{if editing.is_some() { "Edit and recreate" } else { "Run a container" }}</h1></div>
+        {editing.is_some().then(|| view! { <p class="muted">"Saving stops this container, makes a new one with these settings under the same name and with the same volumes, and removes the old one."</p> })}
         <form class="panel launch-form" on:submit=submit>
             <label>"Image"
                 <div class="row">
@@ -316,17 +422,20 @@ pub fn LaunchPage() -> impl IntoView {
             <div class="row">
                 <label>"Restart policy"
                     <select on:change=move |e| restart.set(event_target_value(&e))>
-                        <option value="no">"no"</option>
-                        <option value="on-failure">"on-failure"</option>
-                        <option value="unless-stopped">"unless-stopped"</option>
-                        <option value="always">"always"</option>
+                        {["no", "on-failure", "unless-stopped", "always"].into_iter().map(|p| view! {
+                            <option value=p selected=move || restart.get() == p>{p}</option>
+                        }).collect_view()}
                     </select>
                 </label>
                 <label>"Memory" <input name="memory" placeholder="e.g. 256m" prop:value=memory on:input=move |e| memory.set(event_target_value(&e))/></label>
                 <label>"CPUs" <input name="cpus" placeholder="e.g. 0.5" prop:value=cpus on:input=move |e| cpus.set(event_target_value(&e))/></label>
             </div>
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
-            <button class="btn launch" type="submit" disabled=busy>{move || if busy.get() { "Starting…" } else { "Run" }}</button>
+            <button class="btn launch" type="submit" disabled=busy>{move || match (busy.get(), original.get().is_some()) {
+                (true, _) => "Starting…",
+                (false, true) => "Recreate",
+                (false, false) => "Run",
+            }}</button>
             {move || progress.get().map(|p| view! { <p class="muted pull-progress mono">{p}</p> })}
         </form>
     }

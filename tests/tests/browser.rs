@@ -134,22 +134,7 @@ impl Browser {
 
     /// Clicks the link whose text is exactly `text`, retried while the page settles.
     fn click_link(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let id = self.find("link text", text);
-            match self.try_call(
-                "POST",
-                &self.s(&format!("/element/{id}/click")),
-                Some(json!({})),
-            ) {
-                Ok(_) => return,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("click link {text}: {e}; retrying");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => panic!("click link {text}: {e}"),
-            }
-        }
+        self.click_by("link text", text);
     }
 
     /// The first element found with a WebDriver strategy, waiting up to 30 s.
@@ -184,9 +169,13 @@ impl Browser {
     /// Clicks the element; retried while the page is still settling
     /// (re-rendered or not yet clickable elements).
     fn click(&self, css: &str) {
+        self.click_by("css selector", css);
+    }
+
+    fn click_by(&self, using: &str, value: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let id = self.element(css);
+            let id = self.find(using, value);
             match self.try_call(
                 "POST",
                 &self.s(&format!("/element/{id}/click")),
@@ -194,10 +183,10 @@ impl Browser {
             ) {
                 Ok(_) => return,
                 Err(e) if Instant::now() < deadline => {
-                    eprintln!("click {css}: {e}; retrying");
+                    eprintln!("click {value}: {e}; retrying");
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(e) => panic!("click {css}: {e}"),
+                Err(e) => panic!("click {value}: {e}"),
             }
         }
     }

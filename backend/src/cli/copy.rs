@@ -7,7 +7,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hyper::{Method, StatusCode};
 use serde_json::Value;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -332,36 +331,8 @@ async fn into_container(
 }
 
 pub async fn export(client: &Client, a: ExportArgs) -> Result<ExitCode> {
-    if a.output.is_none() && std::io::stdout().is_terminal() {
-        bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-    }
-    let res = client
-        .send(
-            Method::GET,
-            &format!("/containers/{}/export", a.container),
-            http::empty(),
-            None,
-        )
-        .await?;
-    match &a.output {
-        Some(path) => {
-            let tmp = format!("{path}.berth-tmp");
-            let mut f = tokio::fs::File::create(&tmp)
-                .await
-                .with_context(|| format!("create {tmp}"))?;
-            if let Err(e) = http::copy_body(res, &mut f).await {
-                tokio::fs::remove_file(&tmp).await.ok();
-                return Err(e.into());
-            }
-            tokio::fs::rename(&tmp, path)
-                .await
-                .with_context(|| format!("write {path}"))?;
-        }
-        None => {
-            http::copy_body(res, &mut tokio::io::stdout()).await?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let path = format!("/containers/{}/export", a.container);
+    super::images::download(client, &path, a.output.as_deref()).await
 }
 
 #[cfg(test)]

@@ -357,21 +357,25 @@ pub struct SaveArgs {
 }
 
 pub async fn save(client: &Client, a: SaveArgs) -> Result<ExitCode> {
-    if a.output.is_none() && std::io::stdout().is_terminal() {
+    let pairs: Vec<(&str, &str)> = a.images.iter().map(|n| ("names", n.as_str())).collect();
+    download(
+        client,
+        &format!("/images/get?{}", query(&pairs)),
+        a.output.as_deref(),
+    )
+    .await
+}
+
+/// GETs an archive to `output`, or to stdout when that is not a terminal
+/// (`save`, `export`). A file is written beside its target and renamed, so a
+/// failed download leaves no partial file.
+pub async fn download(client: &Client, path: &str, output: Option<&str>) -> Result<ExitCode> {
+    if output.is_none() && std::io::stdout().is_terminal() {
         bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
     }
-    let pairs: Vec<(&str, &str)> = a.images.iter().map(|n| ("names", n.as_str())).collect();
-    let res = client
-        .send(
-            Method::GET,
-            &format!("/images/get?{}", query(&pairs)),
-            http::empty(),
-            None,
-        )
-        .await?;
-    match &a.output {
+    let res = client.send(Method::GET, path, http::empty(), None).await?;
+    match output {
         Some(path) => {
-            // Write beside the target and rename, so a failed save leaves no partial file.
             let tmp = format!("{path}.berth-tmp");
             let mut f = tokio::fs::File::create(&tmp)
                 .await

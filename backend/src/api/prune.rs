@@ -287,19 +287,12 @@ pub async fn df(state: State, who: Principal) -> ApiResult<Json<Value>> {
                 .iter()
                 .filter(|c| c.mounts.iter().any(|m| m.name == v.name))
                 .count();
-            json!({
-                "Name": v.name,
-                "Driver": "local",
-                "Mountpoint": state.containers.volumes.data_dir(&v.name),
-                "CreatedAt": v.created_at,
-                "Labels": v.labels,
-                "Scope": "local",
-                "Options": {},
-                "UsageData": {
-                    "Size": crate::fsutil::dir_size(&state.containers.volumes.data_dir(&v.name)),
-                    "RefCount": if used.contains(&v.name) { refs } else { 0 },
-                },
-            })
+            let mut j = super::volumes::volume_json(&state, &v);
+            j["UsageData"] = json!({
+                "Size": crate::fsutil::dir_size(&state.containers.volumes.data_dir(&v.name)),
+                "RefCount": if used.contains(&v.name) { refs } else { 0 },
+            });
+            j
         })
         .collect();
     let cache: Vec<Value> = if who.is_admin() {

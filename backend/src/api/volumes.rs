@@ -12,7 +12,8 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-fn volume_json(state: &State, v: &Volume) -> Value {
+/// A volume as Docker's API shows it.
+pub(super) fn volume_json(state: &super::AppState, v: &Volume) -> Value {
     json!({
         "Name": v.name,
         "Driver": "local",

@@ -164,20 +164,15 @@ pub async fn change_password(
     let user = check_password(&state, &p.user, &req.current, peer).await?;
     let hash = hash(req.new).await?;
     state.db.update_user(user.id, None, Some(&hash)).await?;
-    for h in state.db.delete_sessions_of(user.id).await? {
-        if CredentialId::Session(h.clone()) != p.credential {
-            state
-                .auth
-                .revocations
-                .announce(Ended::Credential(CredentialId::Session(h)));
-        } else if let Some(csrf) = &p.csrf {
-            // This session stays.
-            let exp = crate::timefmt::unix_nanos_now() + state.auth.session_ttl.as_nanos() as i64;
-            state
-                .db
-                .create_session(&h, user.id, csrf, &peer.ip().to_string(), exp)
-                .await?;
-        }
+    let keep = match &p.credential {
+        CredentialId::Session(h) => h.as_str(),
+        _ => "",
+    };
+    for h in state.db.delete_other_sessions(user.id, keep).await? {
+        state
+            .auth
+            .revocations
+            .announce(Ended::Credential(CredentialId::Session(h)));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

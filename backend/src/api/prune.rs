@@ -272,7 +272,14 @@ pub async fn df(state: State, who: Principal) -> ApiResult<Json<Value>> {
             })
         })
         .collect();
-    let used = volumes_in_use(&state);
+    // How many containers mount each volume, counted once.
+    let mut refs: BTreeMap<String, usize> = BTreeMap::new();
+    for c in state.containers.store.list() {
+        let names: HashSet<&String> = c.mounts.iter().map(|m| &m.name).collect();
+        for n in names.into_iter().filter(|n| !n.is_empty()) {
+            *refs.entry(n.clone()).or_default() += 1;
+        }
+    }
     let volumes: Vec<Value> = state
         .containers
         .volumes
@@ -280,17 +287,10 @@ pub async fn df(state: State, who: Principal) -> ApiResult<Json<Value>> {
         .into_iter()
         .filter(|v| sees(&vols, &v.name))
         .map(|v| {
-            let refs = state
-                .containers
-                .store
-                .list()
-                .iter()
-                .filter(|c| c.mounts.iter().any(|m| m.name == v.name))
-                .count();
             let mut j = super::volumes::volume_json(&state, &v);
             j["UsageData"] = json!({
                 "Size": crate::fsutil::dir_size(&state.containers.volumes.data_dir(&v.name)),
-                "RefCount": if used.contains(&v.name) { refs } else { 0 },
+                "RefCount": refs.get(&v.name).copied().unwrap_or(0),
             });
             j
         })

@@ -175,20 +175,7 @@ impl Root {
             return Ok(PathStat::of(&st, ".", String::new()));
         }
         let (dir, name) = self.parent_of(path)?;
-        let st = fstatat(
-            Some(dir.as_raw_fd()),
-            name.as_os_str(),
-            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .map_err(errno)?;
-        let link = if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
-            nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name.as_os_str())
-                .map(|t| t.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        Ok(PathStat::of(&st, &name.to_string_lossy(), link))
+        stat_at(&dir, &name)
     }
 
     /// The entries of directory `path` (symlinks not followed), sorted by name.
@@ -196,21 +183,10 @@ impl Root {
         let dir = self.resolve(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY, true)?;
         let mut out = Vec::new();
         for name in sorted_names(&dir)? {
-            let Ok(st) = fstatat(
-                Some(dir.as_raw_fd()),
-                name.as_os_str(),
-                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-            ) else {
-                continue;
-            };
-            let link = if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
-                nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name.as_os_str())
-                    .map(|t| t.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
-            out.push(PathStat::of(&st, &name.to_string_lossy(), link));
+            // An entry gone since the listing is left out.
+            if let Ok(st) = stat_at(&dir, &name) {
+                out.push(st);
+            }
         }
         Ok(out)
     }
@@ -318,6 +294,11 @@ impl Root {
                     .map_err(|e| io::Error::other(format!("replace {full}: {e}")))?;
             }
             let pfd = parent_dir.as_raw_fd();
+            let (uid, gid) = if keep_owner {
+                (h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32)
+            } else {
+                (0, 0)
+            };
             match h.entry_type() {
                 t if t.is_dir() => {
                     if existing != Some(SFlag::S_IFDIR) {
@@ -328,6 +309,15 @@ impl Root {
                         )
                         .map_err(errno)?;
                     }
+                    let fd = nix::fcntl::openat(
+                        Some(pfd),
+                        name.as_os_str(),
+                        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .map_err(errno)?;
+                    // SAFETY: a fresh fd from openat(2).
+                    own(&unsafe { OwnedFd::from_raw_fd(fd) }, uid, gid, mode)?;
                 }
                 t if t.is_file() => {
                     let fd = nix::fcntl::openat(
@@ -344,6 +334,7 @@ impl Root {
                     // SAFETY: a fresh fd from openat(2).
                     let mut f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
                     io::copy(&mut e, &mut f)?;
+                    own(&f, uid, gid, mode)?;
                 }
                 t if t.is_symlink() => {
                     let target = h.link_name()?.ok_or_else(|| {
@@ -351,6 +342,14 @@ impl Root {
                     })?;
                     nix::unistd::symlinkat(target.as_ref(), Some(pfd), name.as_os_str())
                         .map_err(errno)?;
+                    fchownat(
+                        Some(pfd),
+                        name.as_os_str(),
+                        Some(nix::unistd::Uid::from_raw(uid)),
+                        Some(nix::unistd::Gid::from_raw(gid)),
+                        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(errno)?;
                 }
                 t if t.is_hard_link() => {
                     let target = h
@@ -380,29 +379,6 @@ impl Root {
                         ),
                     ))
                 }
-            }
-            let (uid, gid) = if keep_owner {
-                (h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32)
-            } else {
-                (0, 0)
-            };
-            fchownat(
-                Some(pfd),
-                name.as_os_str(),
-                Some(nix::unistd::Uid::from_raw(uid)),
-                Some(nix::unistd::Gid::from_raw(gid)),
-                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-            )
-            .map_err(errno)?;
-            if !h.entry_type().is_symlink() {
-                // Set again: the umask and chown may have cut setuid bits.
-                let fd = self.resolve(&full, OFlag::O_PATH, false)?;
-                let _ = nix::sys::stat::fchmodat(
-                    None,
-                    Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd())),
-                    Mode::from_bits_truncate(mode),
-                    nix::sys::stat::FchmodatFlags::FollowSymlink,
-                );
             }
         }
         Ok(())
@@ -462,6 +438,36 @@ fn clean(p: &Path) -> io::Result<PathBuf> {
         }
     }
     Ok(out)
+}
+
+/// What `name` in `dir` is (a symlink itself, with its target).
+fn stat_at(dir: &OwnedFd, name: &OsStr) -> io::Result<PathStat> {
+    let st = fstatat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(errno)?;
+    let link = if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
+        nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name)
+            .map(|t| t.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(PathStat::of(&st, &name.to_string_lossy(), link))
+}
+
+/// Gives a file or directory just made its owner, then its mode (after
+/// the chown, which clears setuid bits), through its own descriptor.
+fn own(fd: &impl AsRawFd, uid: u32, gid: u32, mode: u32) -> io::Result<()> {
+    nix::unistd::fchown(
+        fd.as_raw_fd(),
+        Some(nix::unistd::Uid::from_raw(uid)),
+        Some(nix::unistd::Gid::from_raw(gid)),
+    )
+    .map_err(errno)?;
+    nix::sys::stat::fchmod(fd.as_raw_fd(), Mode::from_bits_truncate(mode)).map_err(errno)
 }
 
 /// The names in an open directory, sorted, without `.` and `..`.

@@ -278,10 +278,21 @@ impl Db {
 
     /// Ends every session of a user; the hashes ended.
     pub async fn delete_sessions_of(&self, user: i64) -> Result<Vec<String>, DbError> {
-        let rows = sqlx::query("DELETE FROM sessions WHERE user_id = ? RETURNING hash")
-            .bind(user)
-            .fetch_all(self.pool())
-            .await?;
+        self.delete_other_sessions(user, "").await
+    }
+
+    /// Ends every session of a user but `keep` (a hash); the hashes ended.
+    pub async fn delete_other_sessions(
+        &self,
+        user: i64,
+        keep: &str,
+    ) -> Result<Vec<String>, DbError> {
+        let rows =
+            sqlx::query("DELETE FROM sessions WHERE user_id = ? AND hash != ? RETURNING hash")
+                .bind(user)
+                .bind(keep)
+                .fetch_all(self.pool())
+                .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -483,6 +494,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(db.session("s1").await.unwrap().unwrap().user_id, ann);
+        db.create_session("s2", ann, "c", "127.0.0.1", i64::MAX)
+            .await
+            .unwrap();
+        assert_eq!(db.delete_other_sessions(ann, "s1").await.unwrap(), ["s2"]);
         assert_eq!(db.delete_sessions_of(ann).await.unwrap(), ["s1"]);
         assert!(db.session("s1").await.unwrap().is_none());
 

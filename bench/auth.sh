@@ -12,21 +12,11 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 BERTH="${BERTH_BIN:-${CARGO_TARGET_DIR:-/var/cache/berth/target}/release/berth}"
 RUNS="${RUNS:-50}"
 work="$(mktemp -d /var/tmp/berth-bench-auth.XXXXXX)"
-sock="$work/b.sock"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 pw="bench-admin-password"
 printf '%s\n' "$pw" > "$work/pw"
-"$BERTH" daemon --data-root "$work/root" -H "unix://$sock" -H "tcp://127.0.0.1:$port" \
-  --bridge berthbench1 --bip 172.31.252.1/24 --admin-password-file "$work/pw" >"$work/daemon.log" 2>&1 &
-dpid=$!
-cleanup() {
-  kill $dpid 2>/dev/null || true; wait 2>/dev/null || true
-  ip link del berthbench1 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export BERTH_HOST="unix://$sock"
-for _ in $(seq 100); do "$BERTH" version >/dev/null 2>&1 && break; sleep 0.1; done
+. "$here/bench/lib.sh"
+start_daemon berthbench1 172.31.252.1/24 -H "tcp://127.0.0.1:$port" --admin-password-file "$work/pw"
 base="http://127.0.0.1:$port"
 login() { curl -sf -c "$work/cookies" -o "$work/session.json" -X POST "$base/berth/login" -d "{\"Username\":\"admin\",\"Password\":\"$pw\"}"; }
 login
@@ -34,7 +24,6 @@ csrf="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["CsrfTok
 token="$(curl -sf -b "$work/cookies" -H "X-CSRF-Token: $csrf" -X POST "$base/berth/tokens" -d '{"Name":"bench"}' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["Token"])')"
 
-. "$here/bench/lib.sh"
 measure "unix socket, root" 2 curl -sf --unix-socket "$sock" http://b/containers/json
 measure "TCP, API token" 2 curl -sf -H "Authorization: Bearer $token" "$base/containers/json"
 measure "TCP, session cookie" 2 curl -sf -b "$work/cookies" "$base/containers/json"

@@ -11,17 +11,8 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 BERTH="${BERTH_BIN:-${CARGO_TARGET_DIR:-/var/cache/berth/target}/release/berth}"
 RUNS="${RUNS:-5}"
 work="$(mktemp -d /var/tmp/berth-bench-build.XXXXXX)"
-sock="$work/b.sock"
-"$BERTH" daemon --data-root "$work/root" -H "unix://$sock" --bridge berthbench1 --bip 172.31.252.1/24 >"$work/daemon.log" 2>&1 &
-dpid=$!
-cleanup() {
-  kill $dpid 2>/dev/null || true; wait 2>/dev/null || true
-  ip link del berthbench1 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export BERTH_HOST="unix://$sock"
-for _ in $(seq 100); do "$BERTH" version >/dev/null 2>&1 && break; sleep 0.1; done
+. "$here/bench/lib.sh"
+start_daemon berthbench1 172.31.252.1/24
 BERTH_BIN="$BERTH" bash "$here/scripts/starter-image.sh" busybox:latest >/dev/null
 
 # Two contexts: a single stage with COPY and several RUNs, and a two-stage
@@ -48,7 +39,6 @@ RUN ls /data | wc -l > /n
 CMD ["cat", "/n"]
 DF
 
-. "$here/bench/lib.sh"
 
 for ctx in simple multi; do
   "$BERTH" build -q -t "bench-$ctx" "$work/$ctx" >/dev/null   # warm the cache once

@@ -16,18 +16,12 @@ for peer in crun runc; do
   command -v "$peer" >/dev/null || apt-get -o DPkg::Lock::Timeout=600 -y -q install --no-install-recommends "$peer" >/dev/null 2>&1 || true
 done
 work="$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)"
-sock="$work/b.sock"
-"$BERTH" daemon --data-root "$work/root" -H "unix://$sock" --bridge berthbench0 --bip 172.31.251.1/24 >"$work/daemon.log" 2>&1 &
-dpid=$!
-cleanup() {
-  BERTH_HOST="unix://$sock" "$BERTH" rm -f $(BERTH_HOST="unix://$sock" "$BERTH" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  kill $dpid 2>/dev/null || true; wait 2>/dev/null || true
-  ip link del berthbench0 2>/dev/null || true
-  rm -rf "$work"
+. "$here/bench/lib.sh"
+# Containers a failed run leaves go before the daemon does.
+before_cleanup() {
+  "$BERTH" rm -f $("$BERTH" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
-export BERTH_HOST="unix://$sock"
-for _ in $(seq 100); do "$BERTH" version >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon berthbench0 172.31.251.1/24
 BERTH_BIN="$BERTH" bash "$here/scripts/starter-image.sh" busybox:latest >/dev/null
 
 # The same rootfs as a bundle for crun/runc and the unshare floor.
@@ -39,7 +33,6 @@ for layer in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.ar
 done
 [ -x "$work/bundle/rootfs/bin/busybox" ] || { echo "could not unpack the busybox rootfs" >&2; exit 1; }
 
-. "$here/bench/lib.sh"
 
 "$BERTH" run --rm busybox true   # warm caches once
 measure "berth run (bridge)" 1 "$BERTH" run --rm busybox true

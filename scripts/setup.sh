@@ -6,6 +6,7 @@
 #
 #   apt: Debian's rustc-web toolchain (wasm32 std built from source), lld,
 #        busybox-static (the starter image), skopeo (archive interop tests),
+#        docker-compose 1.29 (the compose test),
 #        chromium + chromium-driver (browser tests), docker.io only when no
 #        docker CLI is present (its client drives the e2e tests)
 #   npm: binaryen (wasm-opt) and @xterm/xterm (the dashboard's terminal) under $WASM_TOOLS_DIR
@@ -48,7 +49,7 @@ apt_install() {
 
 apt_install rustc-web cargo-web rust-web-src rust-web-llvm busybox-static skopeo \
   chromium chromium-driver fonts-dejavu-core curl ca-certificates openssl iproute2 libc6-dev bc docker-registry apache2-utils \
-  python3-venv
+  python3-venv docker-compose
 # The e2e tests drive Berth with the real docker CLI. Machines of this kind ship
 # a 28.x client; elsewhere Debian's docker.io brings a 20.10 client (its engine
 # is never started: see apt_install).

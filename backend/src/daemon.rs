@@ -29,6 +29,8 @@ pub struct DaemonConfig {
     /// The containers' bridge and its address (`GATEWAY/PREFIX`).
     pub bridge: String,
     pub bip: String,
+    /// `--default-address-pool`: subnets for user-defined networks.
+    pub address_pool: String,
     /// Days the activity history is kept; 0 keeps it forever.
     pub activity_retention_days: u32,
     /// Where the first admin's password is, if not generated.
@@ -106,9 +108,18 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
             .with_context(|| format!("open {}", root.join("volumes").display()))?,
     );
     let bridge = crate::network::Bridge::new(&cfg.bridge, &cfg.bip).map_err(|e| anyhow!(e))?;
+    let networks = Arc::new(
+        crate::network::store::NetworkStore::open(
+            &root.join("networks"),
+            bridge,
+            crate::network::store::Pool::parse(&cfg.address_pool).map_err(|e| anyhow!(e))?,
+        )
+        .with_context(|| format!("open {}", root.join("networks").display()))?,
+    );
     let containers =
-        crate::container::Supervisor::new(container_store, images.clone(), volumes, bridge);
+        crate::container::Supervisor::new(container_store, images.clone(), volumes, networks);
     forward_container_events(&containers, db.clone());
+    containers.restore_networks();
     containers.recover();
     let state = Arc::new(AppState {
         containers,

@@ -91,6 +91,7 @@ impl TestNet {
                     .args(["link", "del", &net.bridge()])
                     .stderr(Stdio::null())
                     .status();
+                net.delete_pool_bridges();
                 return net;
             }
         }
@@ -101,6 +102,34 @@ impl TestNet {
         format!("bte{}", self.n)
     }
 
+    /// Where this daemon's user-defined networks take subnets: `10.N.0.0/16`.
+    pub fn address_pool(&self) -> String {
+        format!("base=10.{}.0.0/16,size=24", self.n)
+    }
+
+    /// Deletes bridges with an address in this daemon's pool (left by a
+    /// killed run, or a daemon that could not remove its networks).
+    fn delete_pool_bridges(&self) {
+        let out = Command::new("ip")
+            .args(["-o", "-4", "addr", "show"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let prefix = format!("inet 10.{}.", self.n);
+        for line in out.lines().filter(|l| l.contains(&prefix)) {
+            if let Some(dev) = line
+                .split_whitespace()
+                .nth(1)
+                .filter(|d| d.starts_with("br-"))
+            {
+                let _ = Command::new("ip")
+                    .args(["link", "del", dev])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+
     /// The bridge's gateway, `172.31.N.1`.
     pub fn gateway(&self) -> String {
         format!("172.31.{}.1", self.n)
@@ -109,6 +138,7 @@ impl TestNet {
 
 impl Drop for TestNet {
     fn drop(&mut self) {
+        self.delete_pool_bridges();
         let _ = Command::new("ip")
             .args(["link", "del", &self.bridge()])
             .stderr(Stdio::null())
@@ -217,6 +247,8 @@ impl Daemon {
             .arg(self.net.bridge())
             .arg("--bip")
             .arg(format!("{}/24", self.net.gateway()))
+            .arg("--default-address-pool")
+            .arg(self.net.address_pool())
             .args(&self.args)
             .arg("--admin-password-file")
             .arg(self.admin_password_file())

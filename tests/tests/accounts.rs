@@ -90,6 +90,8 @@ fn role_and_team_matrix_over_the_api() {
             .status,
         204
     );
+    let r = o.call(&o.ann, "POST", "/networks/create", r#"{"Name":"bluenet"}"#);
+    assert_eq!(r.status, 201, "{}", r.text());
 
     // (method, path, body, expected: admin, operator, viewer, other team, anonymous)
     let any = 0u16; // "not 401/403/404": the request got through to its handler
@@ -156,6 +158,16 @@ fn role_and_team_matrix_over_the_api() {
             r#"{"Name":"bluevol"}"#,
             [201, 201, 403, 403, 401],
         ),
+        ("GET", "/networks", "", [200, 200, 200, 200, 401]),
+        ("GET", "/networks/bluenet", "", [200, 200, 200, 404, 401]),
+        ("GET", "/networks/bridge", "", [200, 200, 200, 200, 401]),
+        (
+            "POST",
+            "/networks/bluenet/disconnect",
+            r#"{"Container":"nothere"}"#,
+            [404, 404, 403, 404, 401],
+        ),
+        ("DELETE", "/networks/bridge", "", [403, 403, 403, 403, 401]),
         ("POST", "/build", "", [any, any, 403, any, 401]),
         (
             "POST",
@@ -204,6 +216,18 @@ fn role_and_team_matrix_over_the_api() {
     assert_eq!(names(&o.admin).len(), 4, "admins see everything");
     let vols = o.call(&o.rob, "GET", "/volumes", "").json();
     assert_eq!(vols["Volumes"], json!([]), "{vols}");
+    let nets = o.call(&o.rob, "GET", "/networks", "").text();
+    assert!(
+        !nets.contains("bluenet") && nets.contains("\"bridge\""),
+        "{nets}"
+    );
+    let r = o.call(
+        &o.ann,
+        "POST",
+        "/networks/bluenet/connect",
+        r#"{"Container":"bluebox"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
 
     // The other team's objects answer as if they did not exist.
     let r = o.call(&o.rob, "POST", "/containers/bluebox/stop", "");

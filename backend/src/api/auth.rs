@@ -359,6 +359,21 @@ async fn check_object(
                 format!("get {name}: no such volume"),
             )
         }
+        Object::Network { name, change } => {
+            let Ok(n) = state.containers.networks.get(name) else {
+                return Ok(None);
+            };
+            // Built-in networks are everyone's to use; removing them is refused anyway.
+            if n.kind != crate::network::store::Kind::User {
+                return Ok(None);
+            }
+            (
+                "network",
+                n.id,
+                *change,
+                format!("network {name} not found"),
+            )
+        }
         Object::TagTarget(name) => {
             let Ok(rec) = state.images.get(name) else {
                 return Ok(None);

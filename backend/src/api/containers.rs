@@ -13,6 +13,7 @@ use crate::container::model::ZERO_TIME;
 use crate::container::supervisor::{log_path, WaitCondition};
 use crate::container::{Container, ContainerError, CreateRequest, Status};
 use crate::image::ImageError;
+use crate::network::store::{Kind, NetworkStore};
 use crate::timefmt;
 use axum::body::Body;
 use axum::extract::{Path, Request};
@@ -62,6 +63,7 @@ pub async fn create(
             &image,
             &sup.store,
             &sup.volumes,
+            &sup.networks,
         )?;
         sup.store.insert(c.clone())?;
         Ok::<_, ApiError>((c, warnings))
@@ -177,15 +179,8 @@ fn port_list(c: &Container) -> Vec<Value> {
     out
 }
 
-fn network_mode(c: &Container) -> &str {
-    match c.host_config.network_mode.as_str() {
-        "" | "default" => "bridge",
-        m => m,
-    }
-}
-
 /// `NetworkSettings` of inspect (and, in part, of the list).
-fn network_settings(c: &Container) -> Value {
+fn network_settings(c: &Container, networks: &NetworkStore) -> Value {
     let mut ports = serde_json::Map::new();
     for port in c.config.exposed_ports.iter().flat_map(|m| m.keys()) {
         ports.insert(port.clone(), Value::Null);
@@ -193,20 +188,54 @@ fn network_settings(c: &Container) -> Value {
     for (port, b) in &c.network.ports {
         ports.insert(port.clone(), serde_json::to_value(b).unwrap_or(Value::Null));
     }
-    let ep = c.network.endpoint.as_ref();
+    let ep = c.primary_endpoint();
     let ip = ep.map(|e| e.ip.to_string()).unwrap_or_default();
     let gw = ep.map(|e| e.gateway.to_string()).unwrap_or_default();
     let prefix = ep.map_or(0, |e| e.prefix_len);
     let mac = ep.map(|e| e.mac_address.clone()).unwrap_or_default();
-    let mode = network_mode(c);
-    let mut networks = serde_json::Map::new();
-    networks.insert(
-        mode.to_string(),
-        json!({"NetworkID": mode, "IPAddress": ip, "Gateway": gw, "IPPrefixLen": prefix, "MacAddress": mac, "Aliases": null, "Links": c.host_config.links}),
-    );
+    let mut out = serde_json::Map::new();
+    for (name, att) in &c.networks {
+        let net = networks.get(name).ok();
+        let user = net.as_ref().is_some_and(|n| n.kind == Kind::User);
+        let network_id = match &net {
+            Some(n) => n.id.clone(),
+            None => att.network_id.clone(),
+        };
+        let e = c.network.endpoints.get(name);
+        // Docker before 25 listed the short id among the aliases, and
+        // compose 1.x looks for it there.
+        let dns_names: Vec<String> = std::iter::once(c.name.clone())
+            .chain(std::iter::once(c.short_id().to_string()))
+            .chain(att.aliases.iter().cloned())
+            .collect();
+        let aliases = user.then(|| {
+            let mut a = att.aliases.clone();
+            a.push(c.short_id().to_string());
+            a
+        });
+        out.insert(
+            name.clone(),
+            json!({
+                "IPAMConfig": att.ipv4_address.map(|ip| json!({"IPv4Address": ip.to_string()})),
+                "Links": if name == "bridge" { json!(c.host_config.links) } else { Value::Null },
+                "Aliases": aliases,
+                "MacAddress": e.map(|e| e.mac_address.clone()).unwrap_or_default(),
+                "DriverOpts": null,
+                "NetworkID": network_id,
+                "EndpointID": e.map(|_| super::networks::endpoint_id(&c.id, &network_id)).unwrap_or_default(),
+                "Gateway": e.map(|e| e.gateway.to_string()).unwrap_or_default(),
+                "IPAddress": e.map(|e| e.ip.to_string()).unwrap_or_default(),
+                "IPPrefixLen": e.map_or(0, |e| e.prefix_len),
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "DNSNames": if user { json!(dns_names) } else { Value::Null },
+            }),
+        );
+    }
     json!({
         "Ports": ports,
-        "Networks": networks,
+        "Networks": out,
         "IPAddress": ip,
         "Gateway": gw,
         "IPPrefixLen": prefix,
@@ -249,7 +278,7 @@ fn mounts_json(c: &Container) -> Value {
     serde_json::to_value(&c.mounts).unwrap_or_else(|_| json!([]))
 }
 
-fn summary(c: &Container) -> Value {
+fn summary(c: &Container, networks: &NetworkStore) -> Value {
     json!({
         "Id": c.id,
         "Names": [format!("/{}", c.name)],
@@ -261,8 +290,8 @@ fn summary(c: &Container) -> Value {
         "Labels": c.config.labels.clone().unwrap_or_default(),
         "State": c.state.status.as_str(),
         "Status": status_text(c),
-        "HostConfig": {"NetworkMode": network_mode(c)},
-        "NetworkSettings": {"Networks": network_settings(c)["Networks"]},
+        "HostConfig": {"NetworkMode": c.primary_network()},
+        "NetworkSettings": {"Networks": network_settings(c, networks)["Networks"]},
         "Mounts": mounts_json(c),
     })
 }
@@ -310,7 +339,7 @@ pub async fn list(state: State, who: Principal, p: Params) -> ApiResult<Json<Vec
         .filter(|c| super::ownership::sees(&visible, &c.id))
         .filter(|c| all || limit.is_some() || has_status || c.is_running())
         .filter(|c| filters.keys().all(|k| filter_matches(c, k, filters.get(k))))
-        .map(summary)
+        .map(|c| summary(c, &state.containers.networks))
         .collect();
     if let Some(n) = limit {
         out.truncate(n);
@@ -332,6 +361,7 @@ fn host_config_json(c: &Container) -> Value {
 }
 
 pub fn inspect_json(state: &AppState, c: &Container) -> Value {
+    let networks = &state.containers.networks;
     let dir = state.containers.store.dir(&c.id);
     let st = &c.state;
     json!({
@@ -372,7 +402,7 @@ pub fn inspect_json(state: &AppState, c: &Container) -> Value {
         },
         "Mounts": mounts_json(c),
         "Config": c.config,
-        "NetworkSettings": network_settings(c),
+        "NetworkSettings": network_settings(c, networks),
     })
 }
 

@@ -98,13 +98,19 @@ impl From<crate::container::ContainerError> for ApiError {
     fn from(e: crate::container::ContainerError) -> Self {
         use crate::container::ContainerError as E;
         let status = match &e {
-            E::NotFound(_) => StatusCode::NOT_FOUND,
+            E::NotFound(_) | E::NoSuch(_) => StatusCode::NOT_FOUND,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::Invalid(_) | E::StartFailed(..) => StatusCode::BAD_REQUEST,
             E::NotModified(_) => StatusCode::NOT_MODIFIED,
             E::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::network::store::NetworkError> for ApiError {
+    fn from(e: crate::network::store::NetworkError) -> Self {
+        crate::container::ContainerError::from(e).into()
     }
 }
 

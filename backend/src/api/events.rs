@@ -30,7 +30,7 @@ pub async fn events(state: State, who: Principal, params: Params) -> ApiResult<R
     };
     let (since, until) = (time("since")?, time("until")?);
     let filters = params.filters()?;
-    filters.allow_only(&["type", "event", "image", "container", "label"])?;
+    filters.allow_only(&["type", "event", "image", "container", "network", "label"])?;
 
     let mut live = state.db.subscribe_events();
     let past = if since.is_some() || until.is_some() {
@@ -132,6 +132,11 @@ fn matches(f: &Filters, e: &EventMessage) -> bool {
         })
         && any("container", &|v| {
             e.kind == "container"
+                && (e.object.id.starts_with(v)
+                    || e.object.attributes.get("name").is_some_and(|n| n == v))
+        })
+        && any("network", &|v| {
+            e.kind == "network"
                 && (e.object.id.starts_with(v)
                     || e.object.attributes.get("name").is_some_and(|n| n == v))
         })

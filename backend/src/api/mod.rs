@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod openapi;
 pub mod ownership;
 pub mod params;
@@ -207,6 +208,15 @@ fn api_routes() -> Router<Arc<AppState>> {
             "/volumes/{name}",
             get(volumes::inspect).delete(volumes::remove),
         )
+        .route("/networks", get(networks::list))
+        .route("/networks/create", post(networks::create))
+        .route("/networks/prune", post(prune::networks))
+        .route(
+            "/networks/{id}",
+            get(networks::inspect).delete(networks::remove),
+        )
+        .route("/networks/{id}/connect", post(networks::connect))
+        .route("/networks/{id}/disconnect", post(networks::disconnect))
         .route("/v2/", get(distribution::base))
         .route("/v2/_catalog", get(distribution::catalog))
         .route("/v2/{*rest}", axum::routing::any(distribution::dispatch))

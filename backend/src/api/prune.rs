@@ -184,6 +184,36 @@ pub async fn volumes(state: State, who: Principal, p: Params) -> ApiResult<Json<
     ))
 }
 
+/// `POST /networks/prune`: user-defined networks no container is set up
+/// to use, running or not (Docker looks only at running ones, which leaves
+/// a stopped container with a network it cannot start on).
+pub async fn networks(state: State, who: Principal, p: Params) -> ApiResult<Json<Value>> {
+    let f = p.filters()?;
+    f.allow_only(&["until", "label", "label!"])?;
+    let mine = visible(&state, &who, "network").await?;
+    let containers = state.containers.store.list();
+    let mut deleted = Vec::new();
+    for n in state.containers.networks.list() {
+        let Some(rec) = n.record.as_ref() else {
+            continue;
+        };
+        let created = crate::timefmt::parse_rfc3339_secs(&rec.created).unwrap_or(0);
+        if super::networks::referenced(&n, &containers)
+            || !prunable(&mine, &n.id)
+            || !matches(&f, created, &rec.labels)?
+        {
+            continue;
+        }
+        if super::networks::remove_network(&state, &who, &n)
+            .await
+            .is_ok()
+        {
+            deleted.push(n.name.clone());
+        }
+    }
+    Ok(Json(json!({"NetworksDeleted": deleted})))
+}
+
 /// `POST /build/prune`: forgets the build cache (admins; every step is
 /// built again), then removes the dangling images builds left.
 pub async fn build_cache(state: State, who: Principal, p: Params) -> ApiResult<Json<Value>> {

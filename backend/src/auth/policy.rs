@@ -28,6 +28,11 @@ pub enum Object {
         change: bool,
     },
     Volume(String),
+    /// A network by name or id; `change`: connect, disconnect, removal.
+    Network {
+        name: String,
+        change: bool,
+    },
     /// A name a request tags an image with (tag, commit, build): taking it
     /// from an image the caller does not own is refused.
     TagTarget(String),
@@ -38,7 +43,7 @@ impl Object {
     pub fn name(&self) -> &str {
         match self {
             Object::Container(n) | Object::Exec(n) | Object::Volume(n) | Object::TagTarget(n) => n,
-            Object::Image { name, .. } => name,
+            Object::Image { name, .. } | Object::Network { name, .. } => name,
         }
     }
 }
@@ -194,6 +199,14 @@ pub fn classify(method: &str, path: &str, query: Option<&str>) -> Rule {
             if read { READ } else { OPERATE },
             Object::Volume((*name).to_string()),
         ),
+        ("networks", [] | ["create" | "prune"]) => rule(if read { READ } else { OPERATE }),
+        ("networks", [name, ..]) => with(
+            if read { READ } else { OPERATE },
+            Object::Network {
+                name: (*name).to_string(),
+                change: !read,
+            },
+        ),
         // Berth's own registry: pulling reads, pushing operates.
         ("v2", _) => rule(if read { READ } else { OPERATE }),
         _ => rule(if read { READ } else { OPERATE }),
@@ -342,6 +355,18 @@ mod tests {
             classify("GET", "/volumes/data", None).objects,
             [Object::Volume("data".into())]
         );
+        assert_eq!(
+            classify("POST", "/networks/app/connect", None),
+            with(
+                OPERATE,
+                Object::Network {
+                    name: "app".into(),
+                    change: true
+                }
+            )
+        );
+        assert_eq!(classify("GET", "/networks", None).need, READ);
+        assert_eq!(classify("POST", "/networks/prune", None).objects, []);
     }
 
     #[test]

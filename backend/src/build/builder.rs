@@ -595,8 +595,14 @@ impl Builder {
             .get_by_id(&image)
             .ok_or("the step's image vanished")?;
         let c = tokio::task::spawn_blocking(move || {
-            let (c, _, _) =
-                crate::container::create::build(req, None, &rec, &sup.store, &sup.volumes)?;
+            let (c, _, _) = crate::container::create::build(
+                req,
+                None,
+                &rec,
+                &sup.store,
+                &sup.volumes,
+                &sup.networks,
+            )?;
             sup.store.insert(c.clone())?;
             Ok::<_, crate::container::ContainerError>(c)
         })

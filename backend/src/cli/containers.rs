@@ -56,9 +56,15 @@ pub struct ContainerOptions {
     /// Add link to another container (NAME[:ALIAS])
     #[arg(long)]
     pub link: Vec<String>,
-    /// Connect a container to a network (bridge, none, host)
+    /// Connect a container to a network (bridge, none, host, or a network's name); repeat for more
     #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 10.89.0.10) on the first network
+    #[arg(long)]
+    pub ip: Option<String>,
     /// Restart policy (no, always, on-failure[:max-retries], unless-stopped)
     #[arg(long)]
     pub restart: Option<String>,
@@ -242,6 +248,34 @@ fn expand_env(vars: Vec<String>) -> Vec<String> {
 }
 
 /// The ContainerCreate body for these options (`detach`: `run -d`).
+/// `NetworkingConfig.EndpointsConfig` for `--network`, `--network-alias`
+/// and `--ip` (the alias and address go with the first network, as
+/// docker's do).
+fn endpoints_config(o: &ContainerOptions) -> Result<Option<Value>> {
+    if o.network.is_empty() {
+        if !o.network_alias.is_empty() || o.ip.is_some() {
+            bail!("--network-alias and --ip need --network with a user-defined network");
+        }
+        return Ok(None);
+    }
+    let mut map = serde_json::Map::new();
+    for (i, n) in o.network.iter().enumerate() {
+        let mut ep = json!({});
+        if i == 0 {
+            if !o.network_alias.is_empty() {
+                ep["Aliases"] = json!(o.network_alias);
+            }
+            if let Some(ip) = &o.ip {
+                ep["IPAMConfig"] = json!({ "IPv4Address": ip });
+            }
+        }
+        if map.insert(n.clone(), ep).is_some() {
+            bail!("network {n:?} is specified multiple times");
+        }
+    }
+    Ok(Some(Value::Object(map)))
+}
+
 pub fn create_body(o: &ContainerOptions, detach: bool) -> Result<Value> {
     let mut env = read_env_files(&o.env_file)?;
     env.extend(o.env.iter().cloned());
@@ -297,7 +331,7 @@ pub fn create_body(o: &ContainerOptions, detach: bool) -> Result<Value> {
         "PublishAllPorts": o.publish_all,
         "Links": links,
         "Binds": binds,
-        "NetworkMode": o.network.clone().unwrap_or_else(|| "default".into()),
+        "NetworkMode": o.network.first().cloned().unwrap_or_else(|| "default".into()),
         "AutoRemove": o.rm,
         "ReadonlyRootfs": o.read_only,
         "CapAdd": o.cap_add,
@@ -346,6 +380,9 @@ pub fn create_body(o: &ContainerOptions, detach: bool) -> Result<Value> {
         "AttachStderr": true,
         "HostConfig": host,
     });
+    if let Some(endpoints) = endpoints_config(o)? {
+        body["NetworkingConfig"] = json!({ "EndpointsConfig": endpoints });
+    }
     if !volumes.is_empty() {
         body["Volumes"] = Value::Object(volumes);
     }

@@ -32,6 +32,17 @@ pub fn filters_json(filters: &[String]) -> Result<String> {
     Ok(serde_json::Value::Object(map).to_string())
 }
 
+/// `path` with `?filters=…` when any filter is given.
+pub fn with_filters(path: &str, filters: &[String]) -> Result<String> {
+    if filters.is_empty() {
+        return Ok(path.to_string());
+    }
+    Ok(format!(
+        "{path}?{}",
+        query(&[("filters", &filters_json(filters)?)])
+    ))
+}
+
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
     /// Show all images (default hides intermediate images)

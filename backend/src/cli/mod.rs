@@ -10,6 +10,7 @@ pub mod copy;
 pub mod format;
 pub mod http;
 pub mod images;
+pub mod networks;
 pub mod progress;
 pub mod prune;
 pub mod registry;
@@ -103,6 +104,9 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -274,6 +278,9 @@ struct DaemonArgs {
     /// The bridge's address and subnet
     #[arg(long, default_value = crate::network::DEFAULT_BIP)]
     bip: String,
+    /// Where user-defined networks take their subnets: "base=CIDR,size=PREFIX" (docker's form) or a CIDR (/24 each)
+    #[arg(long = "default-address-pool", default_value = crate::network::store::POOL)]
+    default_address_pool: String,
     /// Days the activity history is kept (0 keeps it forever)
     #[arg(long, default_value_t = 90)]
     activity_retention_days: u32,
@@ -330,6 +337,7 @@ pub fn main() -> ExitCode {
             certs_dir: args.certs_dir,
             bridge: args.bridge,
             bip: args.bip,
+            address_pool: args.default_address_pool,
             activity_retention_days: args.activity_retention_days,
             admin_password_file: args.admin_password_file,
             session_ttl: std::time::Duration::from_secs(
@@ -371,6 +379,61 @@ pub fn main() -> ExitCode {
 }
 
 /// Exit 1 when any item of a multi-item command failed (docker's rule).
+/// `inspect` of several objects: `GET {prefix}/{name}{suffix}` each, one
+/// JSON array of those found, docker's error line for each one missing.
+pub async fn inspect_each(
+    client: &Client,
+    prefix: &str,
+    names: &[String],
+) -> anyhow::Result<ExitCode> {
+    let mut out = Vec::new();
+    let mut failed = false;
+    for n in names {
+        match client
+            .get_json::<serde_json::Value>(&format!("{prefix}/{n}"))
+            .await
+        {
+            Ok(v) => out.push(v),
+            Err(e @ http::ClientError::Daemon { .. }) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!("{}", format::docker_json(&out)?);
+    Ok(exit_status(failed))
+}
+
+/// `rm` of several objects: `DELETE {prefix}/{name}{query}` each, printing
+/// the names removed and an error line for each failure.
+pub async fn remove_each(
+    client: &Client,
+    prefix: &str,
+    names: &[String],
+    query: &str,
+) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for n in names {
+        match client
+            .send(
+                hyper::Method::DELETE,
+                &format!("{prefix}/{n}{query}"),
+                http::empty(),
+                None,
+            )
+            .await
+        {
+            Ok(_) => println!("{n}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(exit_status(failed))
+}
+
 pub fn exit_status(failed: bool) -> ExitCode {
     if failed {
         ExitCode::from(1)
@@ -458,6 +521,7 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
             c::exec(client, a).await
         }
+        Command::Network(n) => networks::run(client, n).await,
         Command::Volume(v) => volumes::run(client, v).await,
         Command::User(u) => accounts::user(client, u).await,
         Command::Team(t) => accounts::team(client, t).await,

@@ -1,9 +1,9 @@
-//! `berth container|image|volume|builder|system prune` and `berth system df`,
+//! `berth container|image|volume|network|builder|system prune` and `berth system df`,
 //! with docker's confirmations and output.
 
 use super::format::Table;
 use super::http::{self, Client};
-use super::images::{filters_json, query};
+use super::images::with_filters;
 use anyhow::Result;
 use berth_types::units::human_size;
 use clap::Args;
@@ -16,10 +16,10 @@ use std::process::ExitCode;
 pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
-    force: bool,
+    pub force: bool,
     /// Provide filter values (e.g. "until=24h", "label=k=v")
     #[arg(long = "filter")]
-    filter: Vec<String>,
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -72,11 +72,7 @@ fn confirm(force: bool, warning: &str) -> Result<bool> {
 }
 
 async fn post(client: &Client, path: &str, filters: &[String]) -> Result<Value> {
-    let path = if filters.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{}", query(&[("filters", &filters_json(filters)?)]))
-    };
+    let path = with_filters(path, filters)?;
     let res = client
         .send(Method::POST, &path, http::empty(), None)
         .await?;
@@ -145,6 +141,23 @@ async fn volumes(client: &Client, all: bool, filters: &[String]) -> Result<u64> 
     Ok(space(&v))
 }
 
+async fn networks(client: &Client, filters: &[String]) -> Result<()> {
+    let v = post(client, "/networks/prune", filters).await?;
+    print_list("Deleted Networks", &strings(&v["NetworksDeleted"]));
+    Ok(())
+}
+
+pub async fn network_prune(client: &Client, a: PruneArgs) -> Result<ExitCode> {
+    if !confirm(
+        a.force,
+        "WARNING! This will remove all custom networks not used by at least one container.",
+    )? {
+        return Ok(ExitCode::SUCCESS);
+    }
+    networks(client, &a.filter).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn build_cache(client: &Client) -> Result<u64> {
     let v = post(client, "/build/prune", &[]).await?;
     print_list("Deleted build cache objects", &strings(&v["CachesDeleted"]));
@@ -198,7 +211,9 @@ pub async fn builder_prune(client: &Client, a: PruneArgs) -> Result<ExitCode> {
 }
 
 pub async fn system_prune(client: &Client, a: SystemPruneArgs) -> Result<ExitCode> {
-    let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
+    let mut warning = String::from(
+        "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n",
+    );
     if a.volumes {
         warning.push_str("  - all anonymous volumes not used by at least one container\n");
     }
@@ -213,6 +228,7 @@ pub async fn system_prune(client: &Client, a: SystemPruneArgs) -> Result<ExitCod
     }
     let f = &a.common.filter;
     let mut sum = containers(client, f).await?;
+    networks(client, f).await?;
     if a.volumes {
         sum += volumes(client, false, &[]).await?;
     }

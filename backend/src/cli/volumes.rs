@@ -1,8 +1,8 @@
 //! `berth volume create|ls|inspect|rm`, with docker's output.
 
 use super::format::Table;
-use super::http::{self, Client, ClientError};
-use super::images::{filters_json, query};
+use super::http::{self, Client};
+use super::images::with_filters;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use hyper::Method;
@@ -88,14 +88,7 @@ pub async fn run(client: &Client, cmd: VolumeCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         VolumeCommand::Ls(a) => {
-            let path = if a.filter.is_empty() {
-                "/volumes".to_string()
-            } else {
-                format!(
-                    "/volumes?{}",
-                    query(&[("filters", &filters_json(&a.filter)?)])
-                )
-            };
+            let path = with_filters("/volumes", &a.filter)?;
             let v: Value = client.get_json(&path).await?;
             let vols = v["Volumes"].as_array().cloned().unwrap_or_default();
             if a.quiet {
@@ -114,43 +107,10 @@ pub async fn run(client: &Client, cmd: VolumeCommand) -> Result<ExitCode> {
             print!("{}", t.render());
             Ok(ExitCode::SUCCESS)
         }
-        VolumeCommand::Inspect(a) => {
-            let mut out = Vec::new();
-            let mut failed = false;
-            for n in &a.names {
-                match client.get_json::<Value>(&format!("/volumes/{n}")).await {
-                    Ok(v) => out.push(v),
-                    Err(e @ ClientError::Daemon { .. }) => {
-                        eprintln!("{e}");
-                        failed = true;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            println!("{}", super::format::docker_json(&out)?);
-            Ok(super::exit_status(failed))
-        }
+        VolumeCommand::Inspect(a) => super::inspect_each(client, "/volumes", &a.names).await,
         VolumeCommand::Rm(a) => {
-            let mut failed = false;
             let q = if a.force { "?force=1" } else { "" };
-            for n in &a.names {
-                match client
-                    .send(
-                        Method::DELETE,
-                        &format!("/volumes/{n}{q}"),
-                        http::empty(),
-                        None,
-                    )
-                    .await
-                {
-                    Ok(_) => println!("{n}"),
-                    Err(e) => {
-                        eprintln!("{e}");
-                        failed = true;
-                    }
-                }
-            }
-            Ok(super::exit_status(failed))
+            super::remove_each(client, "/volumes", &a.names, q).await
         }
     }
 }

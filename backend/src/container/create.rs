@@ -45,14 +45,6 @@ pub fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
 fn check_host_config(req: &CreateRequest) -> Result<Vec<String>, ContainerError> {
     let hc = &req.host_config;
     let warnings = Vec::new();
-    match hc.network_mode.as_str() {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        other => {
-            return Err(ContainerError::Invalid(format!(
-                "network {other} not found"
-            )))
-        }
-    }
     match hc.restart_policy.name.as_str() {
         "" | "no" | "always" | "unless-stopped" | "on-failure" => {}
         other => {
@@ -132,8 +124,12 @@ pub fn build(
     image: &ImageRecord,
     store: &ContainerStore,
     volumes: &VolumeStore,
+    networks: &crate::network::store::NetworkStore,
 ) -> Result<(Container, Vec<MountPoint>, Vec<String>), ContainerError> {
+    let mut req = req;
     let warnings = check_host_config(&req)?;
+    let (network_mode, attachments) = super::networking::attachments(&req, networks)?;
+    req.host_config.network_mode = network_mode;
     let id = random_hex();
     let name = match name.filter(|n| !n.is_empty()) {
         Some(n) => names::validate(n).map_err(ContainerError::Invalid)?,
@@ -229,6 +225,7 @@ pub fn build(
         },
         restart_count: 0,
         mounts: mount_points.clone(),
+        networks: attachments,
         network: Default::default(),
     };
     Ok((c, mount_points, warnings))

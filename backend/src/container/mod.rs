@@ -3,7 +3,8 @@
 //! volumes (`mounts`, `volumes`), the lifecycle — start through the shim,
 //! stop, kill, exit monitoring, restart policies, recovery after a daemon
 //! restart (`supervisor`), the spare shim kept ready for fast starts (`spare`)
-//! — and the json-file logs (`logs`). Knows nothing of
+//! — the networks a container is on (`networking`), and the json-file logs
+//! (`logs`). Knows nothing of
 //! HTTP; the runtime below it is `crate::runtime`. A container's changes to
 //! its image (`changes`) feed `diff` and `commit`.
 
@@ -16,6 +17,7 @@ pub mod logs;
 pub mod model;
 pub mod mounts;
 pub mod names;
+pub mod networking;
 pub mod spare;
 pub mod store;
 pub mod supervisor;
@@ -38,6 +40,10 @@ pub enum ContainerError {
     StartFailed(i32, String),
     #[error("{0}")]
     NotModified(String),
+    /// Something other than the container is missing (a network): 404
+    /// with this message.
+    #[error("{0}")]
+    NoSuch(String),
     #[error("{0}")]
     Io(String),
 }

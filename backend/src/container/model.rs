@@ -72,13 +72,51 @@ pub struct HostConfig {
     pub log_config: Value,
 }
 
-/// ContainerCreate's body: `Config` with `HostConfig` inside.
+/// ContainerCreate's body: `Config` with `HostConfig` and
+/// `NetworkingConfig` inside.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct CreateRequest {
     #[serde(flatten)]
     pub config: Config,
     pub host_config: HostConfig,
+    pub networking_config: NetworkingConfig,
+}
+
+/// `NetworkingConfig` of ContainerCreate: settings per network.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    pub endpoints_config: Option<BTreeMap<String, Option<EndpointConfig>>>,
+}
+
+/// An `EndpointSettings` as a client sends it (create, network connect).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointConfig {
+    pub aliases: Option<Vec<String>>,
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<EndpointIpam>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EndpointIpam {
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: Option<String>,
+}
+
+/// A network the container is on, and its settings there (kept while it
+/// is stopped too; the addresses come with each start).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Attachment {
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    pub aliases: Vec<String>,
+    /// The address asked for (`--ip`).
+    #[serde(rename = "IPv4Address")]
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -144,7 +182,10 @@ pub struct Container {
     pub restart_count: i64,
     #[serde(default)]
     pub mounts: Vec<super::mounts::MountPoint>,
-    /// Where the container sits on the bridge and what it publishes, while it runs.
+    /// The networks it is on, by name (`NetworkMode`'s first).
+    #[serde(default)]
+    pub networks: BTreeMap<String, Attachment>,
+    /// Where the container sits on its networks and what it publishes, while it runs.
     #[serde(default)]
     pub network: NetworkState,
 }
@@ -152,7 +193,12 @@ pub struct Container {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct NetworkState {
+    /// Records written before user-defined networks: read and moved into
+    /// `endpoints` when the record is loaded.
+    #[serde(skip_serializing)]
     pub endpoint: Option<crate::network::Endpoint>,
+    /// Network name → the container's interface and address on it.
+    pub endpoints: BTreeMap<String, crate::network::Endpoint>,
     /// `"80/tcp"` → the host bindings actually made.
     pub ports: BTreeMap<String, Vec<PortBinding>>,
 }
@@ -171,6 +217,44 @@ impl HostConfig {
 impl Container {
     pub fn short_id(&self) -> &str {
         &self.id[..12]
+    }
+
+    /// The network `NetworkMode` names: `bridge`, `host`, `none` or a
+    /// user-defined network's name.
+    pub fn primary_network(&self) -> &str {
+        match self.host_config.network_mode.as_str() {
+            "" | "default" => "bridge",
+            m => m,
+        }
+    }
+
+    /// The endpoint on the primary network (where published ports lead).
+    pub fn primary_endpoint(&self) -> Option<&crate::network::Endpoint> {
+        self.network
+            .endpoints
+            .get(self.primary_network())
+            .or_else(|| self.network.endpoints.values().next())
+    }
+
+    /// The networks in the order their interfaces are made: the primary
+    /// one first (`eth0`), then the others by name.
+    pub fn networks_in_order(&self) -> Vec<(&String, &Attachment)> {
+        let primary = self.primary_network();
+        let mut out: Vec<_> = self.networks.iter().collect();
+        out.sort_by_key(|(name, _)| (name.as_str() != primary, name.as_str()));
+        out
+    }
+
+    /// Moves what older records kept into today's fields.
+    pub fn upgrade_record(&mut self) {
+        if let Some(ep) = self.network.endpoint.take() {
+            let name = self.primary_network().to_string();
+            self.network.endpoints.entry(name).or_insert(ep);
+        }
+        if self.networks.is_empty() {
+            self.networks
+                .insert(self.primary_network().to_string(), Attachment::default());
+        }
     }
 
     pub fn is_running(&self) -> bool {

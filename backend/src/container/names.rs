@@ -57,17 +57,24 @@ const SURNAMES: [&str; 24] = [
 /// Checks a name given with `--name`, without its optional leading `/`.
 pub fn validate(name: &str) -> Result<String, String> {
     let n = name.strip_prefix('/').unwrap_or(name);
-    let ok = n.len() >= 2
-        && n.as_bytes()[0].is_ascii_alphanumeric()
-        && n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if ok {
+    if n.len() >= 2 && follows_name_rule(n) {
         Ok(n.to_string())
     } else {
         Err(format!(
             "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
         ))
     }
+}
+
+/// Docker's rule for container, volume and network names:
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn follows_name_rule(name: &str) -> bool {
+    name.as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// A random name that `taken` says is free.

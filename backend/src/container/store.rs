@@ -29,7 +29,8 @@ impl ContainerStore {
                 continue;
             };
             match serde_json::from_slice::<Container>(&bytes) {
-                Ok(c) => {
+                Ok(mut c) => {
+                    c.upgrade_record();
                     map.insert(c.id.clone(), c);
                 }
                 Err(e) => {

@@ -48,7 +48,10 @@ pub struct Supervisor {
     /// A shim started ahead of the next container start.
     spares: super::spare::SpareShims,
     events: broadcast::Sender<ContainerEvent>,
-    pub bridge: crate::network::Bridge,
+    /// The networks containers join (the default bridge and user-defined ones).
+    pub networks: Arc<crate::network::store::NetworkStore>,
+    /// The DNS servers of user-defined networks.
+    pub(super) dns: super::networking::DnsServers,
     proxies: crate::network::proxy::Proxies,
     /// Processes started with `exec`.
     pub execs: super::exec::Execs,
@@ -67,7 +70,7 @@ impl Supervisor {
         store: Arc<ContainerStore>,
         images: Arc<ImageStore>,
         volumes: Arc<VolumeStore>,
-        bridge: crate::network::Bridge,
+        networks: Arc<crate::network::store::NetworkStore>,
     ) -> Arc<Self> {
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
         Arc::new(Self {
@@ -80,7 +83,8 @@ impl Supervisor {
             removed_exits: Default::default(),
             pending_attach: Default::default(),
             execs: Default::default(),
-            bridge,
+            networks,
+            dns: Default::default(),
             proxies: Default::default(),
         })
     }
@@ -127,7 +131,7 @@ impl Supervisor {
         .map_err(blocking_err)?;
         match started {
             Ok((state, c, bound)) => {
-                if let Some(ep) = &c.network.endpoint {
+                if let Some(ep) = c.primary_endpoint() {
                     self.proxies.serve(&c.id, ep.ip, bound);
                 }
                 self.emit("start", &c, &[]);
@@ -173,7 +177,7 @@ impl Supervisor {
         )
         .map_err(|e| ContainerError::StartFailed(125, e))?;
         let mut links = Vec::new();
-        let (network, endpoint, bound, published) = match c.host_config.network_mode.as_str() {
+        let (network, joined, bound, published) = match c.primary_network() {
             "host" => (NetworkMode::Host, None, Vec::new(), BTreeMap::new()),
             "none" => (NetworkMode::None, None, Vec::new(), BTreeMap::new()),
             _ => {
@@ -190,31 +194,32 @@ impl Supervisor {
                             host_port: b.host_port().to_string(),
                         });
                 }
-                let taken: Vec<std::net::Ipv4Addr> = self
-                    .store
-                    .list()
-                    .iter()
-                    .filter(|o| o.id != c.id && o.is_running())
-                    .filter_map(|o| o.network.endpoint.as_ref().map(|e| e.ip))
-                    .collect();
-                let ep = self
-                    .bridge
-                    .attach(&c.id, &taken)
-                    .map_err(ContainerError::Io)?;
+                let joined = self.join_networks(&c)?;
                 (
-                    NetworkMode::Path(ep.netns.clone()),
-                    Some(ep),
+                    NetworkMode::Path(joined.netns.clone()),
+                    Some(joined),
                     bound,
                     published,
                 )
             }
         };
+        let endpoints = joined
+            .as_ref()
+            .map(|j| j.endpoints.clone())
+            .unwrap_or_default();
+        let nameserver = joined.as_ref().and_then(|j| j.nameserver(&self.networks));
         let result = self.start_with_network(
             &c,
             &dir,
             network,
-            endpoint.clone(),
-            &links,
+            EtcInputs {
+                primary: endpoints
+                    .get(c.primary_network())
+                    .or_else(|| endpoints.values().next())
+                    .cloned(),
+                links: &links,
+                nameserver,
+            },
             read_etc,
             resolved,
             lower_dirs,
@@ -233,15 +238,15 @@ impl Supervisor {
                     c.state.error.clear();
                     c.state.oom_killed = false;
                     c.state.stopped_by_user = false;
-                    c.network.endpoint = endpoint.clone();
+                    c.network.endpoints = endpoints.clone();
                     c.network.ports = published.clone();
                     Ok(())
                 })?;
                 Ok((state, c, bound))
             }
             Err(e) => {
-                if endpoint.is_some() {
-                    crate::network::detach(&c.id);
+                if joined.is_some() {
+                    self.leave_networks(&c.id);
                 }
                 Err(e)
             }
@@ -255,8 +260,7 @@ impl Supervisor {
         c: &Container,
         dir: &Path,
         network: NetworkMode,
-        endpoint: Option<crate::network::Endpoint>,
-        links: &[Link],
+        etc: EtcInputs<'_>,
         read_etc: impl Fn(&str) -> String,
         resolved: user::ResolvedUser,
         lower_dirs: Vec<PathBuf>,
@@ -265,14 +269,14 @@ impl Supervisor {
         rootfs: PathBuf,
     ) -> Result<ShimState, ContainerError> {
         let id = c.id.as_str();
-        let etc_files = self.write_etc_files(c, dir, &network, endpoint.as_ref(), links)?;
+        let etc_files = write_etc_files(c, dir, &network, &etc)?;
         let capabilities = caps::resolve(
             c.host_config.cap_add.as_deref().unwrap_or_default(),
             c.host_config.cap_drop.as_deref().unwrap_or_default(),
         )
         .map_err(ContainerError::Invalid)?;
         let mut env = c.config.env.clone().unwrap_or_default();
-        for l in links {
+        for l in etc.links {
             for e in l.env(&c.name) {
                 if !env
                     .iter()
@@ -381,56 +385,6 @@ impl Supervisor {
         Ok(line.trim_end().to_string())
     }
 
-    /// /etc/hostname, /etc/hosts and /etc/resolv.conf of the container.
-    fn write_etc_files(
-        &self,
-        c: &Container,
-        dir: &Path,
-        network: &NetworkMode,
-        endpoint: Option<&crate::network::Endpoint>,
-        links: &[Link],
-    ) -> Result<Vec<(PathBuf, &'static str)>, ContainerError> {
-        if *network == NetworkMode::Host {
-            let mut files = vec![];
-            for (host, dest) in [
-                ("/etc/hosts", "/etc/hosts"),
-                ("/etc/resolv.conf", "/etc/resolv.conf"),
-            ] {
-                if Path::new(host).exists() {
-                    files.push((PathBuf::from(host), dest));
-                }
-            }
-            return Ok(files);
-        }
-        let w = |name: &str, text: String| -> Result<PathBuf, ContainerError> {
-            let p = dir.join(name);
-            std::fs::write(&p, text)
-                .map_err(|e| ContainerError::io(&format!("write {name}"), e))?;
-            Ok(p)
-        };
-        let hostname = w("hostname", format!("{}\n", c.config.hostname))?;
-        let mut hosts_text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string();
-        for l in links {
-            hosts_text.push_str(&format!(
-                "{}\t{} {} {}\n",
-                l.ip,
-                l.alias,
-                &l.id[..12],
-                l.name
-            ));
-        }
-        if let Some(ep) = endpoint {
-            hosts_text.push_str(&format!("{}\t{}\n", ep.ip, c.config.hostname));
-        }
-        let hosts = w("hosts", hosts_text)?;
-        let resolv = w("resolv.conf", resolv_conf())?;
-        Ok(vec![
-            (hostname, "/etc/hostname"),
-            (hosts, "/etc/hosts"),
-            (resolv, "/etc/resolv.conf"),
-        ])
-    }
-
     /// Starts a spare shim in the background unless one is ready.
     fn refill_spare(self: &Arc<Self>) {
         let this = self.clone();
@@ -489,7 +443,7 @@ impl Supervisor {
             return;
         };
         self.proxies.stop(id);
-        crate::network::detach(id);
+        self.leave_networks(id);
         cgroup::remove(id);
         if rec.oom_killed {
             self.emit("oom", &c, &[]);
@@ -547,9 +501,8 @@ impl Supervisor {
                 ContainerError::Invalid(format!("could not get container for {name}"))
             })?;
             let Some(ep) = other
-                .network
-                .endpoint
-                .clone()
+                .primary_endpoint()
+                .cloned()
                 .filter(|_| other.is_running())
             else {
                 return Err(ContainerError::Invalid(format!(
@@ -581,7 +534,7 @@ impl Supervisor {
 
     /// Listens again on a running container's published ports (daemon restart).
     fn republish(&self, c: &Container) {
-        let Some(ep) = &c.network.endpoint else {
+        let Some(ep) = c.primary_endpoint() else {
             return;
         };
         let mut requests = Vec::new();
@@ -898,6 +851,7 @@ impl Supervisor {
             if c.is_running() {
                 if shim_alive(c.state.shim_pid, &c.id, &self.store.dir(&c.id)) {
                     tracing::info!(id = %c.short_id(), "container still running; watching it again");
+                    self.readopt_addresses(&c);
                     self.republish(&c);
                     self.watch(c.id.clone(), c.state.shim_pid);
                 } else {
@@ -1062,9 +1016,69 @@ fn add_volume_mounts(
     Ok(())
 }
 
-/// The host's resolv.conf without loopback name servers (unreachable from a
-/// container's own network namespace).
-fn resolv_conf() -> String {
+/// What a container's /etc files are made from.
+struct EtcInputs<'a> {
+    /// The endpoint on its primary network.
+    primary: Option<crate::network::Endpoint>,
+    links: &'a [Link],
+    /// The DNS server of its user-defined network, if it is on one.
+    nameserver: Option<std::net::Ipv4Addr>,
+}
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf of the container.
+fn write_etc_files(
+    c: &Container,
+    dir: &Path,
+    network: &NetworkMode,
+    etc: &EtcInputs<'_>,
+) -> Result<Vec<(PathBuf, &'static str)>, ContainerError> {
+    if *network == NetworkMode::Host {
+        let mut files = vec![];
+        for (host, dest) in [
+            ("/etc/hosts", "/etc/hosts"),
+            ("/etc/resolv.conf", "/etc/resolv.conf"),
+        ] {
+            if Path::new(host).exists() {
+                files.push((PathBuf::from(host), dest));
+            }
+        }
+        return Ok(files);
+    }
+    let w = |name: &str, text: String| -> Result<PathBuf, ContainerError> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| ContainerError::io(&format!("write {name}"), e))?;
+        Ok(p)
+    };
+    let hostname = w("hostname", format!("{}\n", c.config.hostname))?;
+    let mut hosts_text = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string();
+    for l in etc.links {
+        hosts_text.push_str(&format!(
+            "{}\t{} {} {}\n",
+            l.ip,
+            l.alias,
+            &l.id[..12],
+            l.name
+        ));
+    }
+    if let Some(ep) = &etc.primary {
+        hosts_text.push_str(&format!("{}\t{}\n", ep.ip, c.config.hostname));
+    }
+    let hosts = w("hosts", hosts_text)?;
+    let resolv = match etc.nameserver {
+        Some(ns) => super::networking::resolv_conf_via(ns),
+        None => host_resolv_conf(),
+    };
+    let resolv = w("resolv.conf", resolv)?;
+    Ok(vec![
+        (hostname, "/etc/hostname"),
+        (hosts, "/etc/hosts"),
+        (resolv, "/etc/resolv.conf"),
+    ])
+}
+
+/// The host's resolv.conf without loopback nameservers (unreachable from
+/// a container's own network namespace).
+pub(super) fn host_resolv_conf() -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     host.lines()
         .filter(|l| {

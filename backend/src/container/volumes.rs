@@ -38,12 +38,7 @@ impl VolumeStore {
     }
 
     pub fn validate_name(name: &str) -> Result<(), ContainerError> {
-        let ok = name.len() >= 2
-            && name.as_bytes()[0].is_ascii_alphanumeric()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-        if ok {
+        if name.len() >= 2 && super::names::follows_name_rule(name) {
             Ok(())
         } else {
             Err(ContainerError::Invalid(format!(

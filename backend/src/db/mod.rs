@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../../../migrations/0003_accounts.sql"),
     ),
+    (
+        4,
+        "network_ownership",
+        include_str!("../../../migrations/0004_network_ownership.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

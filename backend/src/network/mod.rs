@@ -8,19 +8,23 @@
 //! objects are made in-process over rtnetlink (`netlink`), which keeps a
 //! container start free of helper processes.
 
+pub mod dns;
 pub mod netlink;
 pub mod proxy;
+pub mod store;
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 pub const DEFAULT_BRIDGE: &str = "berth0";
 pub const DEFAULT_BIP: &str = "172.30.0.1/16";
 
-/// A container's place on the bridge, kept in its record while it runs.
+/// A container's place on one network, kept in its record while it runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct Endpoint {
@@ -34,17 +38,23 @@ pub struct Endpoint {
     pub netns: PathBuf,
     /// The host side of the veth pair.
     pub host_veth: String,
+    /// The interface inside the container (`eth0`, `eth1`, …).
+    #[serde(default)]
+    pub interface: String,
 }
 
+/// A Linux bridge with its subnet: the default `bridge` network or a
+/// user-defined one. Hands out addresses and joins namespaces to it.
 #[derive(Debug)]
 pub struct Bridge {
     pub name: String,
     pub gateway: Ipv4Addr,
     pub prefix_len: u8,
-    /// Serializes address allocation.
-    alloc: Mutex<()>,
+    /// Addresses handed out, by container id: held from the moment they are
+    /// chosen, so two starts at once never pick the same one.
+    leases: Mutex<HashMap<String, Ipv4Addr>>,
     /// The bridge was checked (and made) since the daemon started.
-    ready: std::sync::atomic::AtomicBool,
+    ready: AtomicBool,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -68,6 +78,32 @@ pub fn netns_name(id: &str) -> String {
     format!("berth-{}", &id[..12])
 }
 
+/// Parses `ADDRESS/PREFIX` (an IPv4 CIDR with a prefix of 8 to 30).
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (addr, prefix) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?} is not ADDRESS/PREFIX, e.g. 10.89.0.0/24"))?;
+    let addr: Ipv4Addr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} in {s:?} is not an IPv4 address"))?;
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| (8..=30).contains(p))
+        .ok_or_else(|| format!("the prefix length in {s:?} must be 8 to 30"))?;
+    Ok((addr, prefix))
+}
+
+fn mask(prefix_len: u8) -> u32 {
+    u32::MAX << (32 - u32::from(prefix_len))
+}
+
+/// Whether two subnets share any address.
+pub fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
+    let m = mask(a.1.min(b.1));
+    u32::from(a.0) & m == u32::from(b.0) & m
+}
+
 impl Bridge {
     /// Parses `--bridge` and `--bip` (`GATEWAY/PREFIX`).
     pub fn new(name: &str, bip: &str) -> Result<Self, String> {
@@ -81,35 +117,41 @@ impl Bridge {
                 "invalid --bridge {name:?}: up to 15 letters, digits, - or _"
             ));
         }
-        let (addr, prefix) = bip.split_once('/').ok_or_else(|| {
-            format!("invalid --bip {bip:?}: want GATEWAY/PREFIX, e.g. {DEFAULT_BIP}")
-        })?;
-        let gateway: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| format!("invalid --bip {bip:?}: {addr:?} is not an IPv4 address"))?;
-        let prefix_len: u8 = prefix
-            .parse()
-            .ok()
-            .filter(|p| (8..=30).contains(p))
-            .ok_or_else(|| format!("invalid --bip {bip:?}: the prefix length must be 8 to 30"))?;
-        Ok(Self {
+        let (gateway, prefix_len) = parse_cidr(bip)
+            .map_err(|e| format!("invalid --bip {bip:?}: {e}; e.g. {DEFAULT_BIP}"))?;
+        Ok(Self::with_address(name, gateway, prefix_len))
+    }
+
+    pub fn with_address(name: &str, gateway: Ipv4Addr, prefix_len: u8) -> Self {
+        Self {
             name: name.to_string(),
             gateway,
             prefix_len,
-            alloc: Mutex::new(()),
-            ready: std::sync::atomic::AtomicBool::new(false),
-        })
+            leases: Mutex::new(HashMap::new()),
+            ready: AtomicBool::new(false),
+        }
     }
 
-    fn mask(&self) -> u32 {
-        u32::MAX << (32 - u32::from(self.prefix_len))
+    /// The subnet: its first address and prefix length.
+    pub fn subnet(&self) -> (Ipv4Addr, u8) {
+        (
+            Ipv4Addr::from(u32::from(self.gateway) & mask(self.prefix_len)),
+            self.prefix_len,
+        )
+    }
+
+    pub fn subnet_text(&self) -> String {
+        let (net, len) = self.subnet();
+        format!("{net}/{len}")
+    }
+
+    pub fn contains(&self, a: Ipv4Addr) -> bool {
+        u32::from(a) & mask(self.prefix_len) == u32::from(self.subnet().0)
     }
 
     /// Creates the bridge with its gateway address, unless it exists.
     pub fn ensure(&self) -> Result<(), String> {
-        let exists = std::path::Path::new("/sys/class/net")
-            .join(&self.name)
-            .exists();
+        let exists = Path::new("/sys/class/net").join(&self.name).exists();
         if !exists {
             ip(&["link", "add", &self.name, "type", "bridge"])?;
         }
@@ -121,49 +163,114 @@ impl Bridge {
         if !String::from_utf8_lossy(&out.stdout).contains(&format!("inet {cidr}")) {
             ip(&["addr", "add", &cidr, "dev", &self.name])?;
         }
-        ip(&["link", "set", &self.name, "up"])
+        ip(&["link", "set", &self.name, "up"])?;
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// Gives container `id` a namespace, a veth pair on the bridge and the
-    /// lowest address that `taken` does not hold.
-    pub fn attach(&self, id: &str, taken: &[Ipv4Addr]) -> Result<Endpoint, String> {
-        let _guard = self.alloc.lock().unwrap_or_else(|p| p.into_inner());
-        use std::sync::atomic::Ordering;
+    /// Removes the Linux bridge (its veths go with it). Absent is fine.
+    pub fn remove(&self) -> Result<(), String> {
+        self.ready.store(false, Ordering::Relaxed);
+        netlink::delete_link(&self.name)
+    }
+
+    /// Picks `want`, or the lowest address that neither `taken` nor a lease
+    /// holds, and leases it to container `id`.
+    fn lease(
+        &self,
+        id: &str,
+        taken: &[Ipv4Addr],
+        want: Option<Ipv4Addr>,
+    ) -> Result<Ipv4Addr, String> {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        leases.remove(id);
+        let free = |a: &Ipv4Addr| {
+            *a != self.gateway && !taken.contains(a) && !leases.values().any(|l| l == a)
+        };
+        let (net, _) = self.subnet();
+        let size = !mask(self.prefix_len);
+        let addr = match want {
+            Some(a) => {
+                let host = u32::from(a).wrapping_sub(u32::from(net));
+                if host == 0 || host >= size || !self.contains(a) {
+                    return Err(format!(
+                        "no configured subnet contains IP address {a}: the network's subnet is {}",
+                        self.subnet_text()
+                    ));
+                }
+                if !free(&a) {
+                    return Err(format!("Address already in use: {a}"));
+                }
+                a
+            }
+            None => (1..size)
+                .map(|i| Ipv4Addr::from(u32::from(net) + i))
+                .find(free)
+                .ok_or_else(|| format!("no free address left on network {}", self.subnet_text()))?,
+        };
+        leases.insert(id.to_string(), addr);
+        Ok(addr)
+    }
+
+    /// Holds `ip` for container `id` again (a running container found at
+    /// daemon start).
+    pub fn readopt(&self, id: &str, ip: Ipv4Addr) {
+        self.leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), ip);
+    }
+
+    /// The addresses handed out, by container id.
+    pub fn leases(&self) -> HashMap<String, Ipv4Addr> {
+        self.leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Gives up container `id`'s address.
+    pub fn release(&self, id: &str) {
+        self.leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// Puts interface `ifname` of the namespace at `netns` on this bridge
+    /// (host side `host_veth`) with `want` or the lowest free address; the
+    /// default route goes through this bridge when `default_route`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join(
+        &self,
+        id: &str,
+        netns: &Path,
+        host_veth: &str,
+        ifname: &str,
+        taken: &[Ipv4Addr],
+        want: Option<Ipv4Addr>,
+        default_route: bool,
+    ) -> Result<Endpoint, String> {
         // Checked once; again when the bridge went away under us.
         if !self.ready.load(Ordering::Relaxed)
-            || !std::path::Path::new("/sys/class/net")
-                .join(&self.name)
-                .exists()
+            || !Path::new("/sys/class/net").join(&self.name).exists()
         {
             self.ensure()?;
-            self.ready.store(true, Ordering::Relaxed);
         }
-        let net = u32::from(self.gateway) & self.mask();
-        let size = !self.mask();
-        let addr = (1..size)
-            .map(|i| Ipv4Addr::from(net + i))
-            .find(|a| *a != self.gateway && !taken.contains(a))
-            .ok_or_else(|| format!("no free address left on bridge {}", self.name))?;
-        let ns = netns_name(id);
-        let host_veth = format!("veth{}", &id[..8]);
-        netlink::delete_netns(&ns)?;
+        let addr = self.lease(id, taken, want)?;
         // Left from this container's last run while the kernel still tears
         // its old namespace down.
-        netlink::delete_link(&host_veth)?;
-        let setup = || -> Result<PathBuf, String> {
-            let path = netlink::create_netns(&ns)?;
-            netlink::add_veth_to_bridge(&host_veth, "eth0", &path, &self.name)?;
-            netlink::configure_inside(&path, "eth0", addr, self.prefix_len, self.gateway)?;
-            Ok(path)
+        let setup = || -> Result<(), String> {
+            netlink::delete_link(host_veth)?;
+            netlink::add_veth_to_bridge(host_veth, ifname, netns, &self.name)?;
+            let gateway = default_route.then_some(self.gateway);
+            netlink::configure_inside(netns, ifname, addr, self.prefix_len, gateway)
         };
-        let netns = match setup() {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = netlink::delete_netns(&ns);
-                let _ = netlink::delete_link(&host_veth);
-                return Err(e);
-            }
-        };
+        if let Err(e) = setup() {
+            let _ = netlink::delete_link(host_veth);
+            self.release(id);
+            return Err(e);
+        }
         let mac = std::fs::read_to_string(format!("/sys/class/net/{host_veth}/address"))
             .unwrap_or_default();
         Ok(Endpoint {
@@ -171,13 +278,31 @@ impl Bridge {
             gateway: self.gateway,
             prefix_len: self.prefix_len,
             mac_address: mac.trim().to_string(),
-            netns,
-            host_veth,
+            netns: netns.to_path_buf(),
+            host_veth: host_veth.to_string(),
+            interface: ifname.to_string(),
         })
     }
 }
 
-/// Removes a container's namespace; the kernel then removes the veth pair
+/// The host side of container `id`'s veth on the network `network_id`
+/// (`None`: the default bridge). Linux allows 15 characters.
+pub fn host_veth_name(id: &str, network_id: Option<&str>) -> String {
+    match network_id {
+        None => format!("veth{}", &id[..8]),
+        Some(n) => format!("vb{}{}", &id[..6], &n[..7]),
+    }
+}
+
+/// A fresh network namespace for container `id` (one left from an earlier
+/// run is replaced).
+pub fn create_sandbox(id: &str) -> Result<PathBuf, String> {
+    let ns = netns_name(id);
+    netlink::delete_netns(&ns)?;
+    netlink::create_netns(&ns)
+}
+
+/// Removes a container's namespace; the kernel then removes the veth pairs
 /// in the background.
 pub fn detach(id: &str) {
     if let Err(e) = netlink::delete_netns(&netns_name(id)) {
@@ -200,5 +325,36 @@ mod tests {
             .unwrap_err()
             .contains("--bridge"));
         assert!(Bridge::new("b", "10.0.0.1/31").is_err());
+    }
+
+    #[test]
+    fn leases_never_repeat_and_requests_are_checked() {
+        let b = Bridge::with_address("t", "10.9.0.1".parse().unwrap(), 24);
+        let a = b.lease("a", &[], None).unwrap();
+        let c = b.lease("c", &[], None).unwrap();
+        assert_eq!(
+            (a.to_string(), c.to_string()),
+            ("10.9.0.2".into(), "10.9.0.3".into())
+        );
+        b.release("a");
+        assert_eq!(b.lease("d", &[], None).unwrap().to_string(), "10.9.0.2");
+        let want = "10.9.0.50".parse().unwrap();
+        assert_eq!(b.lease("e", &[], Some(want)).unwrap(), want);
+        assert!(b
+            .lease("f", &[], Some(want))
+            .unwrap_err()
+            .contains("in use"));
+        assert!(b
+            .lease("f", &[], Some("10.8.0.5".parse().unwrap()))
+            .unwrap_err()
+            .contains("10.9.0.0/24"));
+        assert!(overlaps(
+            parse_cidr("10.9.0.0/16").unwrap(),
+            parse_cidr("10.9.3.0/24").unwrap()
+        ));
+        assert!(!overlaps(
+            parse_cidr("10.9.0.0/24").unwrap(),
+            parse_cidr("10.9.1.0/24").unwrap()
+        ));
     }
 }

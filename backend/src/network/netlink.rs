@@ -330,13 +330,14 @@ pub fn delete_link(name: &str) -> Result<(), String> {
 }
 
 /// Inside NETNS: `ip addr add ADDR/PREFIX dev IF`, `ip link set IF up`,
-/// `ip link set lo up`, `ip route add default via GATEWAY`.
+/// `ip link set lo up`, and `ip route add default via GATEWAY` when a
+/// gateway is given.
 pub fn configure_inside(
     netns: &Path,
     ifname: &str,
     addr: Ipv4Addr,
     prefix_len: u8,
-    gateway: Ipv4Addr,
+    gateway: Option<Ipv4Addr>,
 ) -> Result<(), String> {
     let ifname = ifname.to_string();
     in_netns(netns, move || {
@@ -359,6 +360,9 @@ pub fn configure_inside(
             up.ifinfo(i, IFF_UP, IFF_UP);
             sock.request(&mut up, &format!("set {name} up"))?;
         }
+        let Some(gateway) = gateway else {
+            return Ok(());
+        };
         let mut r = Message::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
         r.bytes(&[
             libc::AF_INET as u8,

@@ -197,8 +197,21 @@ pub async fn post_empty(path: &str) -> Result<(), String> {
 
 /// GETs a streaming endpoint (events, logs) and calls `on_chunk` with each
 /// piece of the body as it arrives, until the body ends.
-pub async fn get_stream(path: &str, mut on_chunk: impl FnMut(&[u8])) -> Result<(), String> {
-    let res = send(base(Request::get(path)).build().map_err(|e| e.to_string())?).await?;
+/// An abort signal that fires when the current view goes away, so the
+/// streams it opened end with it (a browser keeps only a few connections
+/// per host open).
+pub fn abort_on_cleanup() -> Option<web_sys::AbortSignal> {
+    let controller = web_sys::AbortController::new().ok()?;
+    let signal = controller.signal();
+    let controller = send_wrapper::SendWrapper::new(controller);
+    leptos::prelude::on_cleanup(move || controller.abort());
+    Some(signal)
+}
+
+/// GETs a streamed answer, handing over each chunk as it arrives, until it
+/// ends or `abort` fires.
+pub async fn get_stream(path: &str, abort: Option<&web_sys::AbortSignal>, mut on_chunk: impl FnMut(&[u8])) -> Result<(), String> {
+    let res = send(base(Request::get(path)).abort_signal(abort).build().map_err(|e| e.to_string())?).await?;
     let body = res.body().ok_or("the daemon sent no body")?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     loop {

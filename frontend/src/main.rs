@@ -3,6 +3,7 @@
 
 mod api;
 mod layout;
+mod listing;
 mod pages;
 mod terminal;
 mod time;

@@ -38,6 +38,31 @@ pub struct ImageSummary {
     pub containers: i64,
 }
 
+/// A page of one of the dashboard's long lists (`/berth/containers`,
+/// `/berth/images`): filtered and sorted by the daemon.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPage<T> {
+    /// Everything the caller may see, before the filter.
+    pub total: usize,
+    /// What the filter kept.
+    pub matched: usize,
+    pub offset: usize,
+    pub items: Vec<T>,
+}
+
+/// An image under one of its tags, as the dashboard's image list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageRow {
+    pub repository: String,
+    pub tag: String,
+    pub id: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub size: i64,
+}
+
 /// One entry of `GET /images/{name}/history`, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]

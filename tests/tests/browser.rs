@@ -132,6 +132,44 @@ impl Browser {
         self.find("css selector", css)
     }
 
+    /// The attribute `name` of the element `css` matches (waiting for it).
+    fn attr(&self, css: &str, name: &str) -> String {
+        let id = self.element(css);
+        self.call(
+            "GET",
+            &self.s(&format!("/element/{id}/attribute/{name}")),
+            None,
+        )
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    }
+
+    /// How many elements `css` matches now.
+    fn count(&self, css: &str) -> usize {
+        self.call(
+            "POST",
+            &self.s("/elements"),
+            Some(json!({"using": "css selector", "value": css})),
+        )
+        .as_array()
+        .map_or(0, Vec::len)
+    }
+
+    /// Waits until `css` matches `n` elements; the milliseconds it took.
+    fn wait_count(&self, css: &str, n: usize) -> u128 {
+        let start = Instant::now();
+        while self.count(css) != n {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{css}: {} elements, want {n}",
+                self.count(css)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        start.elapsed().as_millis()
+    }
+
     /// Clicks the link whose text is exactly `text`, retried while the page settles.
     fn click_link(&self, text: &str) {
         self.click_by("link text", text);
@@ -926,4 +964,95 @@ fn dashboard_edits_a_container_and_recreates_it_with_its_name_and_volumes() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A one-file rootfs tar whose file says `text` (a distinct image each).
+fn tiny_rootfs(text: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(text.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "id.txt", text.as_bytes()).unwrap();
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn dashboard_lists_stay_fast_with_500_containers_and_300_images() {
+    let d = Daemon::with_busybox();
+    for i in 0..500 {
+        let r = d.http(
+            "POST",
+            &format!("/containers/create?name=c-{i:03}"),
+            br#"{"Image":"busybox","Cmd":["sleep","600"]}"#,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    for i in 0..300 {
+        let r = d.http(
+            "POST",
+            &format!("/images/create?fromSrc=-&repo=bulk/img-{i:03}&tag=v1"),
+            &tiny_rootfs(&format!("image {i}")),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let b = Browser::start();
+    b.login(&d);
+
+    // Containers: one page of 100 rows from the daemon, not 500.
+    let started = Instant::now();
+    b.goto(&format!("http://127.0.0.1:{}/ui/containers", d.port));
+    b.wait_count(".container-row", 100);
+    let first_paint = started.elapsed().as_millis();
+    let in_page: u64 = b
+        .attr(".containers-table", "data-render-ms")
+        .parse()
+        .unwrap();
+    b.wait_text(
+        ".count",
+        "showing 100 of 500 matching, 500 containers in all",
+    );
+    // Filtering asks the daemon; the rows follow as the user types.
+    b.type_into(".containers-filter", "c-04");
+    let filter_ms = b.wait_count(".container-row", 10);
+    // Sorting by name, both ways.
+    b.click("th.sort-name");
+    b.wait_text("tbody .container-row:first-child", "c-040");
+    b.click("th.sort-name");
+    b.wait_text("tbody .container-row:first-child", "c-049");
+    let loads: u32 = b.attr(".containers-table", "data-loads").parse().unwrap();
+    // An event patches its row: no list reload.
+    let started = Instant::now();
+    assert_eq!(d.http("POST", "/containers/c-045/start", b"").status, 204);
+    b.wait_text(".container-row[data-name='c-045']", "running");
+    let patch_ms = started.elapsed().as_millis();
+    assert_eq!(
+        b.attr(".containers-table", "data-loads")
+            .parse::<u32>()
+            .unwrap(),
+        loads,
+        "an event must not reload the list"
+    );
+    // "Show more" after clearing the filter.
+    b.clear(".containers-filter");
+    b.type_into(".containers-filter", "c-");
+    b.wait_count(".container-row", 100);
+    b.click(".show-more");
+    b.wait_count(".container-row", 200);
+
+    // Images: 301 rows (300 and busybox), a page at a time.
+    let started = Instant::now();
+    b.goto(&format!("http://127.0.0.1:{}/ui/images", d.port));
+    b.wait_count(".image-row", 100);
+    let images_ms = started.elapsed().as_millis();
+    b.wait_text(".count", "showing 100 of 301 matching, 301 images in all");
+    b.type_into("input.search", "img-29");
+    b.wait_count(".image-row", 10);
+    b.click("th.sort-size");
+    b.wait_text(".image-row", "bulk/img-29");
+    eprintln!(
+        "dashboard with 500 containers / 301 images: containers page {first_paint} ms to 100 rows \
+         (fetch to paint in the page {in_page} ms), filter {filter_ms} ms, event patch {patch_ms} ms, \
+         images page {images_ms} ms"
+    );
 }

@@ -278,7 +278,7 @@ fn mounts_json(c: &Container) -> Value {
     serde_json::to_value(&c.mounts).unwrap_or_else(|_| json!([]))
 }
 
-fn summary(c: &Container, networks: &NetworkStore) -> Value {
+pub(super) fn summary(c: &Container, networks: &NetworkStore) -> Value {
     json!({
         "Id": c.id,
         "Names": [format!("/{}", c.name)],

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod exec;
 pub mod images;
+pub mod lists;
 pub mod networks;
 pub mod openapi;
 pub mod ownership;
@@ -102,6 +103,8 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/berth/host", get(system::host))
+        .route("/berth/containers", get(lists::containers))
+        .route("/berth/images", get(lists::images))
         .route("/berth/openapi.json", get(openapi::serve))
         .route("/events", get(events::events))
         .route("/auth", post(registry::login))

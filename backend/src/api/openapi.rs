@@ -66,7 +66,7 @@ const BOOL_PARAMS: &[&str] = &[
     "quiet",
 ];
 const INT_PARAMS: &[&str] = &[
-    "t", "timeout", "limit", "h", "w", "n", "since", "until", "tail",
+    "t", "timeout", "limit", "offset", "h", "w", "n", "since", "until", "tail",
 ];
 
 const OPS: &[Op] = &[
@@ -632,6 +632,24 @@ const OPS: &[Op] = &[
         "Disconnect a container from a network",
         &[],
         JSON,
+        200,
+    ),
+    op(
+        "GET",
+        "/berth/containers",
+        "Berth",
+        "Containers filtered, sorted and paged for the dashboard",
+        &["q", "state", "sort", "order", "offset", "limit", "id"],
+        None,
+        200,
+    ),
+    op(
+        "GET",
+        "/berth/images",
+        "Berth",
+        "Image rows (one per tag) filtered, sorted and paged for the dashboard",
+        &["q", "sort", "order", "offset", "limit"],
+        None,
         200,
     ),
     op(

@@ -201,10 +201,11 @@ fn demux(buf: &mut Vec<u8>, out: &mut String) {
 #[component]
 fn Logs(id: String, tty: bool) -> impl IntoView {
     let (text, set_text) = signal(String::new());
+    let abort = api::abort_on_cleanup();
     spawn_local(async move {
         let mut pending = Vec::new();
         let path = format!("/containers/{id}/logs?stdout=1&stderr=1&follow=1&tail=500");
-        let _ = api::get_stream(&path, |chunk| {
+        let _ = api::get_stream(&path, abort.as_ref(), |chunk| {
             let mut add = String::new();
             if tty {
                 add.push_str(&String::from_utf8_lossy(chunk));

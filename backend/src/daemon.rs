@@ -144,6 +144,7 @@ pub async fn run(cfg: DaemonConfig) -> Result<()> {
             session_ttl: cfg.session_ttl,
         },
         recordings: root.join("recordings"),
+        terminals: Default::default(),
     });
 
     prune_activity(&state, cfg.activity_retention_days);

@@ -1056,3 +1056,50 @@ fn dashboard_lists_stay_fast_with_500_containers_and_300_images() {
          images page {images_ms} ms"
     );
 }
+
+#[test]
+fn dashboard_shell_survives_navigation_and_reloads() {
+    let d = Daemon::with_busybox();
+    d.berth(&["run", "-d", "--name", "keeper", "busybox", "sleep", "600"])
+        .ok();
+    let b = Browser::start();
+    b.login(&d);
+    let page = format!("http://127.0.0.1:{}/ui/containers/keeper", d.port);
+    b.goto(&page);
+    b.click(".term-shell");
+    b.element(".xterm-helper-textarea");
+    b.click(".term .xterm");
+    b.type_keys("X=kept-$((6*7)); echo marker-$((2+3))\n");
+    b.wait_text(".xterm-rows", "marker-5");
+
+    // Away to another page and back: the same screen, the same shell.
+    b.click_link("Images");
+    b.wait_text("h1", "Images");
+    b.goto(&page);
+    b.wait_text(".xterm-rows", "marker-5");
+    b.wait_text(".xterm-rows", "echo marker-$((2+3))");
+    b.click(".term .xterm");
+    b.type_keys("echo got-$X\n");
+    b.wait_text(".xterm-rows", "got-kept-42");
+
+    // A reload connects to it again too.
+    b.goto(&page);
+    b.wait_text(".xterm-rows", "got-kept-42");
+    b.screenshot("terminal-resumed");
+    // One shell ran all along: the container has one sh besides sleep.
+    let ps = d
+        .berth(&["exec", "keeper", "ps", "-o", "args"])
+        .ok()
+        .to_string();
+    let shells = ps.lines().filter(|l| l.trim() == "sh").count();
+    assert_eq!(shells, 1, "{ps}");
+
+    // `exit` ends it; the next Shell is a new one.
+    b.click(".term .xterm");
+    b.type_keys("exit\n");
+    b.wait_text(".xterm-rows", "[session ended]");
+    b.click(".term-shell");
+    b.click(".term .xterm");
+    b.type_keys("echo fresh-$X-end\n");
+    b.wait_text(".xterm-rows", "fresh--end");
+}

@@ -212,7 +212,7 @@ pub async fn websocket_session(
 }
 
 /// `{"resize":[rows,cols]}` → (rows, cols).
-fn resize_message(t: &str) -> Option<(u16, u16)> {
+pub(super) fn resize_message(t: &str) -> Option<(u16, u16)> {
     let v: serde_json::Value = serde_json::from_str(t).ok()?;
     let r = v.get("resize")?.as_array()?;
     Some((

@@ -158,6 +158,18 @@ pub async fn shell_ws(
     p: Params,
     ws: axum::extract::ws::WebSocketUpgrade,
 ) -> ApiResult<Response> {
+    let container = state.containers.store.get(&id)?;
+    // A shell this user left running here: watch it again.
+    if let Some(s) = p
+        .value("session")
+        .and_then(|sid| state.terminals.find(sid, &who.user, &container.id))
+    {
+        let recording = super::activity::Recording(s.recording_id.clone());
+        let ended = super::auth::credential_ended(&state, &who);
+        let mut res = ws.on_upgrade(move |socket| super::terminals::view(socket, s, ended));
+        res.extensions_mut().insert(recording);
+        return Ok(res);
+    }
     let cmd = p.value("cmd").unwrap_or("sh").to_string();
     let size = super::containers::size_params(&p)?;
     let req = ExecRequest {
@@ -168,22 +180,16 @@ pub async fn shell_ws(
         cmd: cmd.split_whitespace().map(str::to_string).collect(),
         ..Default::default()
     };
-    let rec = state.containers.exec_create(&id, req)?;
+    let rec = state.containers.exec_create(&container.id, req)?;
     let sup = state.containers.clone();
-    let opts = AttachOptions {
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        tty: true,
-        stdin_once: true,
-        detach_keys: Vec::new(),
-    };
-    let ended = super::auth::credential_ended(&state, &who);
+    let session_ended = super::auth::credential_ended(&state, &who);
+    let viewer_ended = super::auth::credential_ended(&state, &who);
     let title = format!("{} in {} by {}", cmd, rec.container_id, who.user);
     let recorder = super::recording::Recorder::create(&state.recordings, size.1, size.0, &title)
         .map_err(|e| ApiError::internal(format!("terminal recording: {e}")))?;
     let recording = super::activity::Recording(recorder.id.clone());
-    let recorder = Some(std::sync::Arc::new(recorder));
+    let terminals = state.terminals.clone();
+    let user = who.user.clone();
     let mut res = ws.on_upgrade(move |socket| async move {
         match sup.exec_start(&rec.id, true).await {
             Ok(Some(mut shim)) => {
@@ -196,7 +202,16 @@ pub async fn shell_ws(
                     let _ = shim.write_all(&frame).await;
                 }
                 let path = socket_of(sup.store.dir(&rec.container_id), &rec.id);
-                attach::websocket_session(socket, shim, path, opts, ended, recorder).await
+                let session = terminals.start(
+                    &user,
+                    &rec.container_id,
+                    shim,
+                    path,
+                    (size.0, size.1),
+                    std::sync::Arc::new(recorder),
+                    session_ended,
+                );
+                super::terminals::view(socket, session, viewer_ended).await
             }
             Ok(None) => {}
             Err(e) => {

@@ -26,6 +26,7 @@ pub mod recording;
 pub mod registry;
 pub mod stats;
 pub mod system;
+pub mod terminals;
 pub mod ui;
 pub mod volumes;
 
@@ -67,6 +68,8 @@ pub struct AppState {
     pub auth: crate::auth::AuthState,
     /// Terminal recordings (asciicast v2), `<data-root>/recordings`.
     pub recordings: PathBuf,
+    /// Dashboard shells kept while their browser is away.
+    pub terminals: Arc<terminals::Terminals>,
 }
 
 pub type State = axum::extract::State<Arc<AppState>>;

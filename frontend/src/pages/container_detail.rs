@@ -137,11 +137,11 @@ fn Terminal(id: String, running: bool) -> impl IntoView {
     let host = NodeRef::<Div>::new();
     let session = StoredValue::new_local(None::<terminal::Session>);
     let (error, set_error) = signal(None::<String>);
-    let open = move |path: String| {
-        let Some(el) = host.get() else { return };
+    let open = move |path: String, keep: Option<terminal::Keep>| {
+        let Some(el) = host.get_untracked() else { return };
         session.update_value(|s| *s = None);
         el.set_inner_html("");
-        match terminal::open(&el, &path, terminal::columns_for(&el), 24) {
+        match terminal::open(&el, &path, terminal::columns_for(&el), 24, keep) {
             Ok(s) => {
                 session.set_value(Some(s));
                 set_error.set(None);
@@ -150,8 +150,45 @@ fn Terminal(id: String, running: bool) -> impl IntoView {
         }
     };
     let attach_path = format!("/containers/{id}/attach/ws?stdin=1");
-    let shell_path = format!("/berth/containers/{id}/shell/ws?cmd=sh");
-    let (o1, o2) = (open, open);
+    // The shell lives on in the daemon: its session id is kept for this tab,
+    // and a dropped connection asks for it again (`reconnects`).
+    let key = format!("berth-shell:{id}");
+    let reconnects = RwSignal::new(0u32);
+    let open_shell = {
+        let key = key.clone();
+        move || {
+            let mut path = format!("/berth/containers/{id}/shell/ws?cmd=sh");
+            if let Some(sid) = terminal::kept_session(&key) {
+                path.push_str(&format!("&session={}", api::escape(&sid)));
+            }
+            let on_lost = std::rc::Rc::new(move || reconnects.update(|n| *n += 1));
+            open(path, Some(terminal::Keep { key: key.clone(), on_lost }));
+        }
+    };
+    let again = open_shell.clone();
+    Effect::new(move |seen: Option<u32>| {
+        let n = reconnects.get();
+        if seen.is_some() {
+            again();
+        }
+        n
+    });
+    // Back on the page of a shell left running: show it again.
+    let resume = open_shell.clone();
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        let ready = host.get().is_some();
+        if ready && running && terminal::kept_session(&key).is_some() {
+            // After layout, so the terminal gets the panel's real width.
+            let resume = resume.clone();
+            request_animation_frame(move || resume());
+        }
+        ready
+    });
+    let o1 = open;
+    let o2 = open_shell;
     // The terminal follows the window's width.
     let listener = window_event_listener(leptos::ev::resize, move |_| {
         if let Some(el) = host.get_untracked() {
@@ -172,10 +209,10 @@ fn Terminal(id: String, running: bool) -> impl IntoView {
             <div class="panel-head">
                 <h2>"Terminal"</h2>
                 {running.then(|| view! {
-                    <button class="btn btn-quiet term-attach" on:click=move |_| o1(attach_path.clone())>"Attach"</button>
+                    <button class="btn btn-quiet term-attach" on:click=move |_| o1(attach_path.clone(), None)>"Attach"</button>
                     {crate::layout::can_operate().then(|| {
-                        let (o2, shell_path) = (o2.clone(), shell_path.clone());
-                        view! { <button class="btn btn-quiet term-shell" on:click=move |_| o2(shell_path.clone())>"Shell"</button> }
+                        let o2 = o2.clone();
+                        view! { <button class="btn btn-quiet term-shell" on:click=move |_| o2()>"Shell"</button> }
                     })}
                 })}
             </div>

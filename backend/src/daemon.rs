@@ -31,6 +31,8 @@ pub struct DaemonConfig {
     pub bip: String,
     /// `--default-address-pool`: subnets for user-defined networks.
     pub address_pool: String,
+    /// `--max-layer-size`, `--max-layer-entries`.
+    pub layer_limits: crate::image::unpack::Limits,
     /// Days the activity history is kept; 0 keeps it forever.
     pub activity_retention_days: u32,
     /// Where the first admin's password is, if not generated.
@@ -82,10 +84,19 @@ impl HostAddr {
 }
 
 pub async fn run(cfg: DaemonConfig) -> Result<()> {
+    crate::image::unpack::set_limits(cfg.layer_limits);
     let root = &cfg.data_root;
     std::fs::create_dir_all(root)
         .with_context(|| format!("create data root {}", root.display()))?;
     std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711)).ok();
+    // Layers and container roots hold setuid files from images: no host
+    // user may reach them (Docker's /var/lib/docker is closed the same way).
+    for private in ["image", "containers", "volumes"] {
+        let dir = root.join(private);
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("close {} to other users", dir.display()))?;
+    }
     let _lock = lock_data_root(root)?;
 
     let db = Db::open(&root.join("berth.db")).await?;

@@ -87,6 +87,16 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     sync_dir(dir)
 }
 
+/// Removes the temporary files of [`write_atomic`] and [`replace_file`]
+/// left in `dir` by a crash (a process start, before any new write).
+pub fn remove_temporaries(dir: &Path) {
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().starts_with(".tmp-") {
+            remove_any(&e.path());
+        }
+    }
+}
+
 /// Replaces `path` atomically (temporary file + rename) without fsync: the
 /// file is whole or old after a process crash, which is what state that is
 /// rewritten often (container records) needs; not for content that must

@@ -221,6 +221,14 @@ impl Daemon {
         self.dir.path().join("root")
     }
 
+    /// The daemon's process id.
+    pub fn daemon_pid(&self) -> u32 {
+        self.child
+            .as_ref()
+            .map(|c| c.id())
+            .expect("a running daemon")
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("berth.sock")
     }

@@ -106,6 +106,7 @@ fn api_routes() -> Router<Arc<AppState>> {
         .route("/version", get(system::version))
         .route("/info", get(system::info))
         .route("/berth/host", get(system::host))
+        .route("/berth/system/check", get(system::check))
         .route("/berth/containers", get(lists::containers))
         .route("/berth/images", get(lists::images))
         .route("/berth/openapi.json", get(openapi::serve))

@@ -636,6 +636,15 @@ const OPS: &[Op] = &[
     ),
     op(
         "GET",
+        "/berth/system/check",
+        "Berth",
+        "Verify every blob, reference and layer of the image store (admins)",
+        &[],
+        None,
+        200,
+    ),
+    op(
+        "GET",
         "/berth/containers",
         "Berth",
         "Containers filtered, sorted and paged for the dashboard",

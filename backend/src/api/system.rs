@@ -151,3 +151,25 @@ pub async fn host(state: State, who: crate::auth::Principal) -> ApiResult<Json<V
         "Images": image_count,
     })))
 }
+
+/// `GET /berth/system/check`: the image store verified against itself
+/// (`image::check`), and every container's image present. Admins only.
+pub async fn check(state: State) -> ApiResult<Json<crate::image::check::CheckReport>> {
+    let images = state.images.clone();
+    let mut report = tokio::task::spawn_blocking(move || images.check())
+        .await
+        .map_err(|e| super::error::ApiError::internal(format!("task failed: {e}")))?;
+    for c in state.containers.store.list() {
+        let present = c
+            .image
+            .parse::<crate::image::Digest>()
+            .is_ok_and(|id| state.images.get_by_id(&id).is_some());
+        if !present {
+            report.problems.push(format!(
+                "container {}: its image {} is not in the store",
+                c.name, c.image
+            ));
+        }
+    }
+    Ok(Json(report))
+}

@@ -230,7 +230,7 @@ fn berth_rule(method: &str, rest: &[&str]) -> Rule {
     match rest {
         ["login" | "openapi.json"] => rule(Need::Public),
         ["session" | "logout" | "password"] | ["tokens", ..] => rule(Need::Account),
-        ["users", ..] | ["teams", ..] | ["recordings", ..] => rule(ADMIN),
+        ["users", ..] | ["teams", ..] | ["recordings", ..] | ["system", "check"] => rule(ADMIN),
         ["auth", ..] => rule(ADMIN),
         ["registries" | "activity"] if read => rule(READ),
         ["containers", id, "shell", "ws"] => with(OPERATE, Object::Container((*id).to_string())),

@@ -19,11 +19,43 @@ pub fn unpack(r: impl Read, dir: &Path, dockerfile: &str) -> Result<(), String> 
     let entries = ar
         .entries()
         .map_err(|e| format!("read the build context: {e}"))?;
+    // A context is bounded as an image layer is (`--max-layer-size`, `--max-layer-entries`).
+    let limits = crate::image::unpack::limits();
+    let (mut count, mut bytes) = (0u64, 0u64);
     for e in entries {
         let mut e = e.map_err(|e| format!("read the build context: {e}"))?;
-        // `unpack_in` refuses `..` and writes through no symlink.
-        e.unpack_in(dir)
+        count += 1;
+        bytes = bytes.saturating_add(e.header().size().unwrap_or(0));
+        if count > limits.entries {
+            return Err(format!(
+                "the build context has more than {} entries, the most allowed (--max-layer-entries)",
+                limits.entries
+            ));
+        }
+        if bytes > limits.bytes {
+            return Err(format!(
+                "the build context holds more than {} bytes, the most allowed (--max-layer-size)",
+                limits.bytes
+            ));
+        }
+        // Device nodes have no place in a context (a build never needs one).
+        if matches!(
+            e.header().entry_type(),
+            tar::EntryType::Char | tar::EntryType::Block
+        ) {
+            continue;
+        }
+        // `unpack_in` skips `..` (refused here, by name) and writes through
+        // no symlink.
+        let unpacked = e
+            .unpack_in(dir)
             .map_err(|err| format!("unpack the build context: {err}"))?;
+        if !unpacked {
+            return Err(format!(
+                "the build context's entry {:?} leads out of the context",
+                String::from_utf8_lossy(&e.path_bytes())
+            ));
+        }
     }
     let ignore =
         Ignore::parse(&std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default());

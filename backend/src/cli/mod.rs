@@ -246,6 +246,8 @@ enum SystemCommand {
     Prune(prune::SystemPruneArgs),
     /// Get real time events from the server
     Events(system::EventsArgs),
+    /// Verify every blob, reference and layer of the image store (exit 1 on a problem)
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +283,12 @@ struct DaemonArgs {
     /// Where user-defined networks take their subnets: "base=CIDR,size=PREFIX" (docker's form) or a CIDR (/24 each)
     #[arg(long = "default-address-pool", default_value = crate::network::store::POOL)]
     default_address_pool: String,
+    /// The most one image layer may unpack to, in bytes (k, m, g suffixes)
+    #[arg(long = "max-layer-size", default_value = "64g")]
+    max_layer_size: String,
+    /// The most tar entries one image layer may hold
+    #[arg(long = "max-layer-entries", default_value_t = crate::image::unpack::DEFAULT_LIMITS.entries)]
+    max_layer_entries: u64,
     /// Days the activity history is kept (0 keeps it forever)
     #[arg(long, default_value_t = 90)]
     activity_retention_days: u32,
@@ -329,6 +337,16 @@ pub fn main() -> ExitCode {
     };
     if let Command::Daemon(args) = cli.command {
         init_logging(&args.log_level);
+        let layer_bytes = match containers::parse_bytes(&args.max_layer_size) {
+            Ok(n) if n > 0 => n as u64,
+            _ => {
+                eprintln!(
+                    "berth: invalid --max-layer-size {:?}: want a size in bytes, e.g. 2g",
+                    args.max_layer_size
+                );
+                return ExitCode::from(125);
+            }
+        };
         let cfg = DaemonConfig {
             data_root: args.data_root,
             hosts: args.hosts,
@@ -338,6 +356,10 @@ pub fn main() -> ExitCode {
             bridge: args.bridge,
             bip: args.bip,
             address_pool: args.default_address_pool,
+            layer_limits: crate::image::unpack::Limits {
+                bytes: layer_bytes,
+                entries: args.max_layer_entries,
+            },
             activity_retention_days: args.activity_retention_days,
             admin_password_file: args.admin_password_file,
             session_ttl: std::time::Duration::from_secs(
@@ -459,6 +481,7 @@ async fn run_client(client: &Client, command: Command) -> anyhow::Result<ExitCod
         Command::Version => system::version(client).await,
         Command::Info | Command::System(SystemCommand::Info) => system::info(client).await,
         Command::System(SystemCommand::Df(a)) => prune::df(client, a).await,
+        Command::System(SystemCommand::Check) => system::check(client).await,
         Command::System(SystemCommand::Prune(a)) => prune::system_prune(client, a).await,
         Command::Container(ContainerCommand::Prune(a)) => prune::container_prune(client, a).await,
         Command::Image(ImageCommand::Prune(a)) => prune::image_prune(client, a).await,

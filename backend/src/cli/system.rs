@@ -1,4 +1,4 @@
-//! System commands of the CLI: version, info, events.
+//! System commands of the CLI: version, info, events, check.
 
 use super::http::{self, Client};
 use super::images::filters_json;
@@ -164,4 +164,37 @@ pub async fn events(client: &Client, a: EventsArgs) -> Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `berth system check`: the daemon verifies its store; problems exit 1.
+pub async fn check(client: &Client) -> Result<ExitCode> {
+    let r: Value = client.get_json("/berth/system/check").await?;
+    let list = |k: &str| -> Vec<String> {
+        r[k].as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let (problems, notes) = (list("Problems"), list("Notes"));
+    for n in &notes {
+        println!("note: {n}");
+    }
+    for p in &problems {
+        println!("problem: {p}");
+    }
+    let n = |k: &str| r[k].as_u64().unwrap_or(0);
+    println!(
+        "Checked {} images ({} references), {} blobs, {} layers: {}",
+        n("Images"),
+        n("References"),
+        n("Blobs"),
+        n("Layers"),
+        match problems.len() {
+            0 => "no problems".to_string(),
+            1 => "1 problem".to_string(),
+            k => format!("{k} problems"),
+        }
+    );
+    Ok(super::exit_status(!problems.is_empty()))
 }

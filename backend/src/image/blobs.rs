@@ -20,7 +20,13 @@ impl BlobStore {
     /// `dir` is `<layout>/blobs/sha256`; `scratch` must be on the same filesystem.
     pub fn open(dir: PathBuf, scratch: PathBuf) -> Result<Self> {
         fs::create_dir_all(&dir).ctx(|| format!("create {}", dir.display()))?;
+        fsutil::remove_temporaries(&dir);
         Ok(Self { dir, scratch })
+    }
+
+    /// `blobs/sha256` itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn path(&self, d: &Digest) -> PathBuf {

@@ -102,8 +102,16 @@ impl LayerStore {
         Ok(meta)
     }
 
+    /// Removes a layer: first renamed into scratch (gone at once, whole),
+    /// then deleted; a crash in between leaves only scratch, emptied at the
+    /// next start.
     pub fn remove(&self, chain: &Digest) {
-        fsutil::remove_any(&self.layer_dir(chain));
+        let dir = self.layer_dir(chain);
+        let doomed = fsutil::unique_path(&self.scratch, "removed-layer");
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => fsutil::remove_any(&doomed),
+            Err(_) => fsutil::remove_any(&dir),
+        }
     }
 
     pub fn dir(&self) -> &Path {

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod blobs;
 pub mod catalog;
 pub mod changes;
+pub mod check;
 pub mod commit;
 pub mod digest;
 pub mod error;

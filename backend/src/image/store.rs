@@ -67,6 +67,7 @@ impl ImageStore {
         let scratch = root.join("tmp");
         fsutil::remove_any(&scratch); // leftovers of interrupted work
         fs::create_dir_all(&scratch).ctx(|| format!("create {}", scratch.display()))?;
+        fsutil::remove_temporaries(root);
         let layout = root.join("oci-layout");
         if !layout.exists() {
             fsutil::write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
@@ -131,6 +132,11 @@ impl ImageStore {
         let json = serde_json::to_vec_pretty(&cat.to_index())
             .map_err(|e| ImageError::io("encode index.json", e.into()))?;
         fsutil::write_atomic(&self.root.join("index.json"), &json).ctx(|| "write index.json".into())
+    }
+
+    /// The OCI layout's directory.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
     }
 
     pub(crate) fn blobs(&self) -> &BlobStore {

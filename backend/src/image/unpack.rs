@@ -26,6 +26,58 @@ const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
+/// The most one layer may hold: bytes of uncompressed tar stream, and tar
+/// entries. A tar bomb or a decompression bomb stops there, and the
+/// half-written layer is thrown away.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub bytes: u64,
+    pub entries: u64,
+}
+
+/// 64 GiB and two million entries, unless the daemon says otherwise
+/// (`--max-layer-size`, `--max-layer-entries`).
+pub const DEFAULT_LIMITS: Limits = Limits {
+    bytes: 64 << 30,
+    entries: 2_000_000,
+};
+
+static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
+
+/// Sets the limits for this process, once (the daemon, at start).
+pub fn set_limits(l: Limits) {
+    let _ = LIMITS.set(l);
+}
+
+pub fn limits() -> Limits {
+    *LIMITS.get().unwrap_or(&DEFAULT_LIMITS)
+}
+
+/// A reader that fails with `FileTooLarge` past `left` bytes.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+    what: String,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!(
+                    "{} unpacks to more than {} bytes, the most a layer may hold (--max-layer-size)",
+                    self.what, self.limit
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 /// What unpacking a layer measured.
 #[derive(Debug, Clone)]
 pub struct Unpacked {
@@ -59,13 +111,29 @@ pub fn decompressed<'a>(r: impl Read + 'a, what: &str) -> Result<Box<dyn Read + 
 /// Unpacks the (possibly gzip-compressed) tar stream `r` into the existing empty
 /// directory `dst`. `what` names the input in errors.
 pub fn unpack_layer(r: impl Read, dst: &Path, what: &str) -> Result<Unpacked> {
-    let plain = decompressed(r, what)?;
+    unpack_layer_within(r, dst, what, limits())
+}
+
+/// [`unpack_layer`] under the given limits.
+pub fn unpack_layer_within(
+    r: impl Read,
+    dst: &Path,
+    what: &str,
+    limits: Limits,
+) -> Result<Unpacked> {
+    let plain = Capped {
+        inner: decompressed(r, what)?,
+        left: limits.bytes,
+        limit: limits.bytes,
+        what: what.to_string(),
+    };
     let mut hashed = HashingReader::new(plain);
     let mut u = Unpacker {
         dst,
         what,
         size: 0,
         entries: 0,
+        max_entries: limits.entries,
         dir_times: Vec::new(),
     };
     {
@@ -94,11 +162,15 @@ struct Unpacker<'a> {
     what: &'a str,
     size: u64,
     entries: u64,
+    max_entries: u64,
     dir_times: Vec<(PathBuf, i64)>,
 }
 
 impl Unpacker<'_> {
     fn corrupt(&self, e: io::Error) -> ImageError {
+        if e.kind() == io::ErrorKind::FileTooLarge {
+            return ImageError::InvalidArchive(e.to_string());
+        }
         ImageError::InvalidArchive(format!(
             "{} is not a valid tar archive (corrupt or truncated): {e}",
             self.what
@@ -107,6 +179,12 @@ impl Unpacker<'_> {
 
     fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<()> {
         self.entries += 1;
+        if self.entries > self.max_entries {
+            return Err(ImageError::InvalidArchive(format!(
+                "{} has more than {} entries, the most a layer may hold (--max-layer-entries)",
+                self.what, self.max_entries
+            )));
+        }
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         if matches!(
@@ -129,6 +207,14 @@ impl Unpacker<'_> {
         if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
             if hidden.starts_with(WHITEOUT_PREFIX) || hidden.is_empty() {
                 return Ok(()); // aufs bookkeeping (.wh..wh.plnk and friends)
+            }
+            // `.wh..` and `.wh...` would name the directory itself or its
+            // parent: removing that could reach outside the layer.
+            if hidden == "." || hidden == ".." {
+                return Err(ImageError::unsafe_entry(
+                    &raw,
+                    "a whiteout must name a file in its directory, not the directory or its parent",
+                ));
             }
             let target = parent.join(hidden);
             self.clear(&target, false)?;
@@ -517,6 +603,61 @@ mod tests {
             Path::new("/bin/busybox")
         );
         assert_eq!(fs::read(d.path().join("bin/ls")).unwrap(), b"elf");
+    }
+
+    #[test]
+    fn whiteouts_of_the_directory_or_its_parent_are_refused() {
+        for name in [".wh..", ".wh...", "sub/.wh..."] {
+            let outer = tempfile::tempdir().unwrap();
+            std::fs::write(outer.path().join("canary"), b"alive").unwrap();
+            let dst = outer.path().join("layer");
+            std::fs::create_dir(&dst).unwrap();
+            let mut h = tar::Header::new_gnu();
+            h.set_size(0);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+            h.set_cksum();
+            let mut b = tar::Builder::new(Vec::new());
+            b.append(&h, &b""[..]).unwrap();
+            let bytes = b.into_inner().unwrap();
+            let e = unpack_layer(&bytes[..], &dst, "test layer").unwrap_err();
+            assert!(e.to_string().contains("whiteout"), "{name}: {e}");
+            assert_eq!(
+                std::fs::read(outer.path().join("canary")).unwrap(),
+                b"alive"
+            );
+            assert!(dst.is_dir(), "{name}: the layer directory itself stays");
+        }
+    }
+
+    #[test]
+    fn limits_stop_tar_and_decompression_bombs() {
+        let limits = Limits {
+            bytes: 1 << 20,
+            entries: 100,
+        };
+        let unpack = |bytes: &[u8]| {
+            let d = tempfile::tempdir().unwrap();
+            let r = unpack_layer_within(bytes, d.path(), "test layer", limits);
+            (d, r)
+        };
+        // Many entries.
+        let many = tar_of(|b| {
+            for i in 0..150 {
+                file(b, &format!("f{i}"), b"");
+            }
+        });
+        let (_d, r) = unpack(&many);
+        assert!(r.unwrap_err().to_string().contains("more than 100 entries"));
+        // Two megabytes of zeros, gzipped to a few kilobytes.
+        let big = tar_of(|b| file(b, "zeros", &vec![0u8; 2 << 20]));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&big).unwrap();
+        let gz = gz.finish().unwrap();
+        assert!(gz.len() < 64 << 10, "a bomb: {} bytes", gz.len());
+        let (_d, r) = unpack(&gz);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("more than 1048576 bytes"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 UI_SRC := $(shell find frontend/src frontend/static shared/src -type f 2>/dev/null) \
           frontend/index.html frontend/Cargo.toml frontend/Cargo.lock shared/Cargo.toml
 
-.PHONY: run test setup build ui lint stop bench clean-cache
+.PHONY: run test setup build ui lint stop bench fuzz clean-cache
 
 ## run: install what is missing, build (release), start the daemon, print the dashboard URL
 run: setup build ui
@@ -46,6 +46,10 @@ bench: build
 	@bash bench/run-latency.sh
 	@bash bench/build.sh
 	@bash bench/auth.sh
+
+## fuzz: each fuzz target for FUZZ_SECONDS (default 60) from the committed corpus
+fuzz:
+	@bash scripts/fuzz.sh
 
 clean-cache:
 	rm -rf $(CARGO_TARGET_DIR) $(WEB_TARGET_DIR)

@@ -15,6 +15,7 @@ pub mod container;
 pub mod daemon;
 pub mod db;
 pub mod fsutil;
+pub mod fuzzing;
 pub mod hostinfo;
 pub mod httpc;
 pub mod image;

@@ -277,11 +277,16 @@ async fn record_event(
     .await;
 }
 
+/// A `POST /networks/create` body as the store takes it.
+pub fn parse_create(body: &[u8]) -> ApiResult<NewNetwork> {
+    let b: CreateBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid network config: {e}")))?;
+    new_network(b)
+}
+
 /// `POST /networks/create`
 pub async fn create(state: State, who: Principal, body: axum::body::Bytes) -> ApiResult<Response> {
-    let b: CreateBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid network config: {e}")))?;
-    let req = new_network(b)?;
+    let req = parse_create(&body)?;
     let store = state.containers.networks.clone();
     let n = tokio::task::spawn_blocking(move || store.create(req))
         .await

@@ -42,7 +42,7 @@ pub fn merge_env(base: &[String], over: &[String]) -> Vec<String> {
 }
 
 /// Checks what `HostConfig` asks for, with Docker's messages.
-fn check_host_config(req: &CreateRequest) -> Result<Vec<String>, ContainerError> {
+pub fn check_host_config(req: &CreateRequest) -> Result<Vec<String>, ContainerError> {
     let hc = &req.host_config;
     let warnings = Vec::new();
     match hc.restart_policy.name.as_str() {

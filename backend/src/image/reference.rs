@@ -67,15 +67,18 @@ impl Reference {
         if path.is_empty() || !path.split('/').all(valid_component) {
             return Err(bad());
         }
+        let domain = if domain.is_empty() {
+            DEFAULT_DOMAIN.to_string()
+        } else {
+            domain
+        };
+        // Docker measures the full name, registry included (found by fuzzing:
+        // a name that fit without it printed as one that did not parse).
         if domain.len() + 1 + path.len() > MAX_NAME_LEN {
             return Err(ReferenceError::TooLong(name.to_string()));
         }
         Ok(Reference {
-            domain: if domain.is_empty() {
-                DEFAULT_DOMAIN.into()
-            } else {
-                domain
-            },
+            domain,
             path,
             tag: tag.map(str::to_string),
             digest,
@@ -274,6 +277,17 @@ mod tests {
             canon("docker.io/busybox"),
             "docker.io/library/busybox:latest"
         );
+    }
+
+    #[test]
+    fn the_length_limit_counts_the_registry() {
+        // 240 characters fit alone, not with "docker.io/library/" before them.
+        let long = "a".repeat(240);
+        assert!(matches!(
+            Reference::parse(&long),
+            Err(ReferenceError::TooLong(_))
+        ));
+        assert!(Reference::parse(&"a".repeat(200)).is_ok());
     }
 
     #[test]

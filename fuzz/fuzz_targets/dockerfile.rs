@@ -1,0 +1,3 @@
+//! Fuzz target: `berth::fuzzing::dockerfile` with arbitrary bytes.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| berth::fuzzing::dockerfile(data));

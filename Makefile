@@ -39,13 +39,14 @@ lint:
 stop:
 	@bash scripts/run.sh stop
 
-## bench: image store, registry, container start, build and auth benchmarks, side by side with peers
+## bench: image store, registry, container start, build, auth and load benchmarks, side by side with peers
 bench: build
 	@bash bench/images.sh
 	@bash bench/registry.sh
 	@bash bench/run-latency.sh
 	@bash bench/build.sh
 	@bash bench/auth.sh
+	@bash bench/load.sh
 
 ## fuzz: each fuzz target for FUZZ_SECONDS (default 60) from the committed corpus
 fuzz:

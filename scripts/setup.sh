@@ -21,7 +21,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 wbg_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$here/frontend/Cargo.lock")"
 stamp="$CACHE/setup-$(cat "$0" "$here/frontend/Cargo.lock" | sha256sum | cut -c1-16).done"
 if [ -f "$stamp" ] && command -v wasm-bindgen >/dev/null && [ -x /usr/bin/rustc ] && command -v chromedriver >/dev/null \
-  && [ -x "$CACHE/pysdk/bin/python" ]; then
+  && [ -x "$CACHE/pysdk/bin/python" ] && [ -x "$CACHE/schemathesis/bin/schemathesis" ]; then
   exit 0
 fi
 mkdir -p "$CACHE"
@@ -87,6 +87,15 @@ if ! "$PYSDK/bin/python" -c 'import docker' 2>/dev/null; then
   log "pip install docker (the Python SDK, into $PYSDK)"
   /usr/bin/python3 -m venv "$PYSDK"
   "$PYSDK/bin/pip" install -q "docker>=7,<8"
+fi
+
+# schemathesis, for the API property test against /berth/openapi.json
+# (3.x with a hypothesis it runs with).
+SCHEMATHESIS="$CACHE/schemathesis"
+if ! "$SCHEMATHESIS/bin/schemathesis" --version >/dev/null 2>&1; then
+  log "pip install schemathesis (into $SCHEMATHESIS)"
+  /usr/bin/python3 -m venv "$SCHEMATHESIS"
+  "$SCHEMATHESIS/bin/pip" install -q "schemathesis>=3.39,<4" "hypothesis<6.120"
 fi
 
 touch "$stamp"

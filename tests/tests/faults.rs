@@ -141,6 +141,82 @@ fn kill_9_during_build_and_commit_leaves_a_sound_store() {
     assert_sound(&d, "commit after the kills");
     let note = d.berth(&["run", "--rm", "snap:1", "cat", "/note"]);
     assert_eq!(note.ok(), "built\n");
+
+    // After all of it, removing the containers and a system prune leave
+    // nothing of any container behind.
+    let ids = d.berth(&["ps", "-aq"]).ok().to_string();
+    if !ids.trim().is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.split_whitespace());
+        d.berth(&args).ok();
+    }
+    d.berth(&["system", "prune", "-af"]).ok();
+    assert_eq!(leftovers(&d), Vec::<String>::new());
+    assert_sound(&d, "after system prune");
+}
+
+/// Mounts, shims, cgroups, veths and network namespaces left of any
+/// container this daemon ever made (its events name them all).
+fn leftovers(d: &Daemon) -> Vec<String> {
+    let events = d
+        .berth(&[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            "0s",
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.ID}}",
+        ])
+        .ok()
+        .to_string();
+    let mut ids: Vec<&str> = events
+        .split_whitespace()
+        .filter(|i| i.len() == 64)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert!(
+        ids.len() > 20,
+        "the events name the containers: {}",
+        ids.len()
+    );
+    let root = d.root().display().to_string();
+    let mut out = Vec::new();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    out.extend(
+        mounts
+            .lines()
+            .filter(|l| l.contains(&root))
+            .map(|l| format!("mount: {l}")),
+    );
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(" shim") && cmd.contains(&root) && !cmd.contains("--spare") {
+            out.push(format!("shim: {cmd}"));
+        }
+    }
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    let links = String::from_utf8_lossy(&links.stdout).into_owned();
+    for id in ids {
+        for ctl in ["memory", "pids", "cpu", "freezer", "unified"] {
+            let cg = format!("/sys/fs/cgroup/{ctl}/berth/{id}");
+            if std::path::Path::new(&cg).exists() {
+                out.push(format!("cgroup: {cg}"));
+            }
+        }
+        if links.contains(&format!("veth{}", &id[..8])) {
+            out.push(format!("veth of {id}"));
+        }
+        let ns = format!("/run/netns/berth-{}", &id[..12]);
+        if std::path::Path::new(&ns).exists() {
+            out.push(format!("netns: {ns}"));
+        }
+    }
+    out
 }
 
 #[test]

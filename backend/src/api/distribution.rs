@@ -183,6 +183,18 @@ pub async fn dispatch(
         Ok(v) => v,
         Err(e) => return internal(e.message).into_response(),
     };
+    let name = rest
+        .strip_suffix("/tags/list")
+        .or_else(|| rest.split_once("/blobs/").map(|(n, _)| n))
+        .or_else(|| rest.rsplit_once("/manifests/").map(|(n, _)| n));
+    if let Some(n) = name.filter(|n| !crate::image::reference::valid_repository_path(n)) {
+        return DistError(
+            StatusCode::BAD_REQUEST,
+            "NAME_INVALID",
+            format!("invalid repository name {n:?}"),
+        )
+        .into_response();
+    }
     let res = if let Some(name) = rest.strip_suffix("/tags/list") {
         tags_list(&state, &seen, &host, name, &p)
     } else if let Some((name, id)) = rest.split_once("/blobs/uploads") {

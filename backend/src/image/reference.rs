@@ -204,6 +204,12 @@ fn valid_tag(t: &str) -> bool {
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
+/// Whether `path` is a repository path as the distribution spec allows
+/// (`team/app`: lower-case components, 255 characters at most).
+pub fn valid_repository_path(path: &str) -> bool {
+    !path.is_empty() && path.len() <= MAX_NAME_LEN && path.split('/').all(valid_component)
+}
+
 fn valid_component(c: &str) -> bool {
     let b = c.as_bytes();
     if b.is_empty() || !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {

@@ -915,11 +915,16 @@ fn dashboard_shows_a_containers_resource_use_and_files() {
 #[test]
 fn dashboard_edits_a_container_and_recreates_it_with_its_name_and_volumes() {
     let d = Daemon::with_busybox();
+    d.berth(&["network", "create", "editnet"]).ok();
     d.berth(&[
         "run",
         "-d",
         "--name",
         "editme",
+        "--network",
+        "editnet",
+        "--network-alias",
+        "ed",
         "-e",
         "MODE=one",
         "-v",
@@ -952,6 +957,17 @@ fn dashboard_edits_a_container_and_recreates_it_with_its_name_and_volumes() {
     assert_eq!(rows.len(), 1, "the old one is gone: {ps}");
     assert!(!ps.contains(&old) && ps.contains("editme"), "{ps}");
     assert!(ps.contains("->8080/tcp"), "the port stays published: {ps}");
+    let net = d.berth(&[
+        "inspect",
+        "-f",
+        "{{json .NetworkSettings.Networks}}",
+        "editme",
+    ]);
+    let net = net.ok().to_string();
+    assert!(
+        net.contains("\"editnet\"") && net.contains("\"ed\""),
+        "the network and alias stay: {net}"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let log = d.berth(&["exec", "editme", "cat", "/data/log"]).stdout;

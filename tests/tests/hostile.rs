@@ -274,6 +274,7 @@ fn a_default_container_sees_and_reaches_nothing_of_the_host() {
     let script = format!(
         "echo procs=$(ls /proc | grep -c '^[0-9]'); echo pid1=$(cat /proc/1/comm); \
          mount -t tmpfs none /mnt 2>/dev/null && echo mount-ok || echo mount-refused; \
+         head -c 64 /dev/zero > /tmp/m.ko; insmod /tmp/m.ko 2>&1 | grep -q 'not permitted' && echo module-refused || echo module-other; \
          echo ro-mounts=$(grep -E ' /proc/sys | /sys ' /proc/mounts | grep -c ' ro,'); \
          echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo procsys-written || echo procsys-ro; \
          touch /sys/kernel/berth 2>/dev/null && echo sys-written || echo sys-ro; \
@@ -296,6 +297,7 @@ fn a_default_container_sees_and_reaches_nothing_of_the_host() {
     for want in [
         "pid1=sh",
         "mount-refused",
+        "module-refused",
         "ro-mounts=2",
         "procsys-ro",
         "sys-ro",

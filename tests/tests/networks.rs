@@ -101,6 +101,10 @@ fn containers_on_a_network_find_each_other_by_name() {
         .unwrap()
         .to_string();
     assert!(web_ip.starts_with(&pool), "{web}");
+    // docker's favourite template works on berth too.
+    let tpl = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}";
+    assert_eq!(d.berth(&["inspect", "-f", tpl, "web"]).ok().trim(), web_ip);
+    assert_eq!(d.docker(&["inspect", "-f", tpl, "web"]).ok().trim(), web_ip);
     let aliases = web["NetworkSettings"]["Networks"]["app"]["Aliases"].to_string();
     assert!(
         aliases.contains("www") && aliases.contains(&web["Id"].as_str().unwrap()[..12]),

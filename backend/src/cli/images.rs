@@ -535,6 +535,9 @@ pub struct InspectArgs {
     /// Only inspect objects of this type (container, image)
     #[arg(long = "type")]
     pub kind: Option<String>,
+    /// Format the output using the given Go template ({{.Field}}, {{json .Field}}) or "json"
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
     #[arg(required = true, value_name = "NAME|ID")]
     names: Vec<String>,
 }
@@ -570,6 +573,6 @@ pub async fn inspect(client: &Client, a: InspectArgs) -> Result<ExitCode> {
             Err(e) => return Err(e.into()),
         }
     }
-    println!("{}", super::format::docker_json(&out)?);
+    super::format::print_inspected(&out, a.format.as_deref())?;
     Ok(super::exit_status(failed))
 }

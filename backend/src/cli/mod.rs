@@ -401,12 +401,23 @@ pub fn main() -> ExitCode {
 }
 
 /// Exit 1 when any item of a multi-item command failed (docker's rule).
+/// `network inspect`, `volume inspect`: names and an optional format.
+#[derive(Debug, clap::Args)]
+pub struct InspectNames {
+    /// Format the output using the given Go template ({{.Field}}, {{json .Field}}) or "json"
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
 /// `inspect` of several objects: `GET {prefix}/{name}{suffix}` each, one
 /// JSON array of those found, docker's error line for each one missing.
 pub async fn inspect_each(
     client: &Client,
     prefix: &str,
     names: &[String],
+    format: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let mut out = Vec::new();
     let mut failed = false;
@@ -423,7 +434,7 @@ pub async fn inspect_each(
             Err(e) => return Err(e.into()),
         }
     }
-    println!("{}", format::docker_json(&out)?);
+    format::print_inspected(&out, format)?;
     Ok(exit_status(failed))
 }
 

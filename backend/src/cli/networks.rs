@@ -19,7 +19,7 @@ pub enum NetworkCommand {
     /// Disconnect a container from a network
     Disconnect(DisconnectArgs),
     /// Display detailed information on one or more networks
-    Inspect(NamesArgs),
+    Inspect(super::InspectNames),
     /// List networks
     #[command(visible_alias = "list")]
     Ls(LsArgs),
@@ -209,7 +209,9 @@ pub async fn run(client: &Client, cmd: NetworkCommand) -> Result<ExitCode> {
             print!("{}", t.render());
             Ok(ExitCode::SUCCESS)
         }
-        NetworkCommand::Inspect(a) => super::inspect_each(client, "/networks", &a.names).await,
+        NetworkCommand::Inspect(a) => {
+            super::inspect_each(client, "/networks", &a.names, a.format.as_deref()).await
+        }
         NetworkCommand::Rm(a) => super::remove_each(client, "/networks", &a.names, "").await,
         NetworkCommand::Prune(a) => super::prune::network_prune(client, a).await,
     }

@@ -19,7 +19,7 @@ pub enum VolumeCommand {
     #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Display detailed information on one or more volumes
-    Inspect(NamesArgs),
+    Inspect(super::InspectNames),
     /// Remove one or more volumes
     #[command(visible_alias = "remove")]
     Rm(RmArgs),
@@ -107,7 +107,9 @@ pub async fn run(client: &Client, cmd: VolumeCommand) -> Result<ExitCode> {
             print!("{}", t.render());
             Ok(ExitCode::SUCCESS)
         }
-        VolumeCommand::Inspect(a) => super::inspect_each(client, "/volumes", &a.names).await,
+        VolumeCommand::Inspect(a) => {
+            super::inspect_each(client, "/volumes", &a.names, a.format.as_deref()).await
+        }
         VolumeCommand::Rm(a) => {
             let q = if a.force { "?force=1" } else { "" };
             super::remove_each(client, "/volumes", &a.names, q).await

@@ -1,6 +1,7 @@
 //! The launch form: image (local tags as suggestions, and a search of the
 //! registries), name, command, environment, ports, volumes, links,
-//! auto-remove, terminal and stdin, restart policy and limits. It creates
+//! auto-remove, terminal and stdin, restart policy and limits, the network
+//! and its aliases. It creates
 //! and starts the container through the Engine API, pulling the image
 //! first when it is not here (as `docker run` does), then opens the
 //! container's page. At `/ui/containers/:id/edit` the same form starts from
@@ -170,6 +171,12 @@ pub fn LaunchPage() -> impl IntoView {
     let tty = RwSignal::new(true);
     let stdin = RwSignal::new(true);
     let restart = RwSignal::new("no".to_string());
+    // The network it starts on, its aliases there, and (when editing) the
+    // other networks it was on, kept as they were.
+    let network = RwSignal::new("bridge".to_string());
+    let aliases = RwSignal::new(String::new());
+    let other_networks = RwSignal::new(serde_json::Map::new());
+    let networks = LocalResource::new(|| api::get::<Vec<Value>>("/networks"));
     let memory = RwSignal::new(String::new());
     let cpus = RwSignal::new(String::new());
     let (error, set_error) = signal(None::<String>);
@@ -219,6 +226,23 @@ pub fn LaunchPage() -> impl IntoView {
                     tty.set(v["Config"]["Tty"].as_bool().unwrap_or(false));
                     stdin.set(v["Config"]["OpenStdin"].as_bool().unwrap_or(false));
                     restart.set(hc["RestartPolicy"]["Name"].as_str().filter(|s| !s.is_empty()).unwrap_or("no").to_string());
+                    let mode = match hc["NetworkMode"].as_str().unwrap_or("") {
+                        "" | "default" => "bridge".to_string(),
+                        m => m.to_string(),
+                    };
+                    // Aliases as given: the old container's short id was added by the daemon.
+                    let short: String = v["Id"].as_str().unwrap_or_default().chars().take(12).collect();
+                    let given = |n: &Value| -> Vec<String> { strs(&n["Aliases"]).into_iter().filter(|a| *a != short).collect() };
+                    let mut others = serde_json::Map::new();
+                    for (net, settings) in v["NetworkSettings"]["Networks"].as_object().into_iter().flatten() {
+                        if *net == mode {
+                            aliases.set(given(settings).join(", "));
+                        } else {
+                            others.insert(net.clone(), json!({"Aliases": given(settings)}));
+                        }
+                    }
+                    network.set(mode);
+                    other_networks.set(others);
                     memory.set(size_text(hc["Memory"].as_i64().unwrap_or(0)));
                     let nano = hc["NanoCpus"].as_i64().unwrap_or(0);
                     cpus.set(if nano > 0 { format!("{}", nano as f64 / 1e9) } else { String::new() });
@@ -299,8 +323,13 @@ pub fn LaunchPage() -> impl IntoView {
                     "RestartPolicy": {"Name": restart.get()},
                     "Memory": bytes(&memory.get())?,
                     "NanoCpus": nano,
+                    "NetworkMode": network.get(),
                 },
             });
+            let mut endpoints = other_networks.get();
+            let alias_list: Vec<String> = aliases.get().split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+            endpoints.insert(network.get(), json!({"Aliases": alias_list}));
+            body["NetworkingConfig"] = json!({"EndpointsConfig": endpoints});
             let cmd = split_command(&command.get());
             if !cmd.is_empty() {
                 body["Cmd"] = json!(cmd);
@@ -413,6 +442,22 @@ pub fn LaunchPage() -> impl IntoView {
                 }).collect_view()}
                 <button type="button" class="btn btn-quiet" on:click=move |_| volumes.update(|l| l.push(VolumeRow { source: RwSignal::new(String::new()), target: RwSignal::new(String::new()), read_only: RwSignal::new(false) }))>"Add volume"</button>
             </fieldset>
+            <div class="row">
+                <label>"Network"
+                    <select name="network" on:change=move |e| network.set(event_target_value(&e))>
+                        <Suspense fallback=|| view! { <option value="bridge">"bridge"</option> }>
+                            {move || Suspend::new(async move {
+                                let names: Vec<String> = networks.await.unwrap_or_default().iter().filter_map(|n| n["Name"].as_str().map(str::to_string)).collect();
+                                names.into_iter().map(|n| {
+                                    let v = n.clone();
+                                    view! { <option value=n.clone() selected=move || network.get() == v>{n.clone()}</option> }
+                                }).collect_view()
+                            })}
+                        </Suspense>
+                    </select>
+                </label>
+                <label>"Network aliases" <input name="aliases" placeholder="web, www (user-defined networks)" prop:value=aliases on:input=move |e| aliases.set(event_target_value(&e))/></label>
+            </div>
             <label>"Links" <input name="links" placeholder="db:database, cache" prop:value=links on:input=move |e| links.set(event_target_value(&e))/></label>
             <div class="row">
                 <label class="check"><input name="tty" type="checkbox" prop:checked=tty on:change=move |e| tty.set(event_target_checked(&e))/>"Terminal (-t)"</label>

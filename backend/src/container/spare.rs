@@ -19,6 +19,8 @@ struct Spare {
 pub struct SpareShims {
     exe: PathBuf,
     ready: Mutex<Option<Spare>>,
+    /// A spare is being started.
+    refilling: std::sync::atomic::AtomicBool,
 }
 
 impl SpareShims {
@@ -26,16 +28,21 @@ impl SpareShims {
         Self {
             exe,
             ready: Mutex::new(None),
+            refilling: Default::default(),
         }
     }
 
     /// Starts a spare unless one is ready. The lock is not held while the
     /// spare starts, so a container start never waits for a refill.
     pub fn refill(&self) {
-        if self.lock().is_some() {
+        use std::sync::atomic::Ordering;
+        // Many starts at once ask for one spare, not one each.
+        if self.lock().is_some() || self.refilling.swap(true, Ordering::AcqRel) {
             return;
         }
-        let Some(spare) = self.spawn() else {
+        let spawned = self.spawn();
+        self.refilling.store(false, Ordering::Release);
+        let Some(spare) = spawned else {
             return;
         };
         let mut ready = self.lock();

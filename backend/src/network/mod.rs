@@ -55,6 +55,8 @@ pub struct Bridge {
     leases: Mutex<HashMap<String, Ipv4Addr>>,
     /// The bridge was checked (and made) since the daemon started.
     ready: AtomicBool,
+    /// Held while the bridge is made: starts at once must not race to it.
+    making: Mutex<()>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -129,6 +131,7 @@ impl Bridge {
             prefix_len,
             leases: Mutex::new(HashMap::new()),
             ready: AtomicBool::new(false),
+            making: Mutex::new(()),
         }
     }
 
@@ -151,6 +154,7 @@ impl Bridge {
 
     /// Creates the bridge with its gateway address, unless it exists.
     pub fn ensure(&self) -> Result<(), String> {
+        let _one_at_a_time = self.making.lock().unwrap_or_else(|p| p.into_inner());
         let exists = Path::new("/sys/class/net").join(&self.name).exists();
         if !exists {
             ip(&["link", "add", &self.name, "type", "bridge"])?;

@@ -269,10 +269,20 @@ impl Daemon {
         if dist.join("index.html").exists() {
             cmd.arg("--ui-dir").arg(dist);
         }
+        // Only this start's "daemon started" line counts: after a crash,
+        // something else may still answer on the socket or the port.
+        let log_before = std::fs::metadata(self.dir.path().join("daemon.log"))
+            .map(|m| m.len() as usize)
+            .unwrap_or(0);
         self.child = Some(cmd.spawn().expect("start berth daemon"));
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if std::os::unix::net::UnixStream::connect(self.socket()).is_ok()
+            let started = self
+                .log()
+                .get(log_before..)
+                .is_some_and(|l| l.contains("daemon started"));
+            if started
+                && std::os::unix::net::UnixStream::connect(self.socket()).is_ok()
                 && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
             {
                 return;

@@ -828,6 +828,10 @@ impl Supervisor {
             exits.push_back((c.id.clone(), c.state.exit_code));
         }
         self.execs.forget_container(&c.id);
+        // A start cut short by a daemon crash may have left its namespace
+        // (and with it a veth pair): it goes with the container.
+        self.leave_networks(&c.id);
+        crate::runtime::cgroup::remove(&c.id);
         tokio::task::spawn_blocking(move || {
             store.remove(&id);
             if volumes {

@@ -155,11 +155,25 @@ pub struct NetworkStore {
     user: Mutex<BTreeMap<String, (Network, Arc<Bridge>)>>,
 }
 
+/// The fixed ids of the built-in networks, computed once.
+static BUILTIN_IDS: std::sync::LazyLock<Vec<(&'static str, String)>> =
+    std::sync::LazyLock::new(|| {
+        ["bridge", "host", "none"]
+            .into_iter()
+            .map(|n| {
+                let id = crate::image::Digest::of(format!("berth built-in network {n}").as_bytes());
+                (n, id.hex().to_string())
+            })
+            .collect()
+    });
+
 /// The fixed id of a built-in network.
 fn builtin_id(name: &str) -> String {
-    crate::image::Digest::of(format!("berth built-in network {name}").as_bytes())
-        .hex()
-        .to_string()
+    BUILTIN_IDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, id)| id.clone())
+        .unwrap_or_default()
 }
 
 /// Docker's rule for names, which also keeps them usable as DNS names.
@@ -281,6 +295,18 @@ impl NetworkStore {
             "" | "default" => "bridge",
             k => k,
         };
+        // By name first, without building the whole list (containers'
+        // summaries ask for their networks one by one).
+        if let Some(b) = self.builtin(key) {
+            return Ok(b);
+        }
+        if let Some((n, b)) = self
+            .user()
+            .values()
+            .find(|(n, _)| n.name == key || n.id == key)
+        {
+            return Ok(Self::user_ref(n, b));
+        }
         let all = self.list();
         if let Some(n) = all.iter().find(|n| n.name == key || n.id == key) {
             return Ok(n.clone());

@@ -173,16 +173,6 @@ pub fn resolv_conf_via(ns: Ipv4Addr) -> String {
 }
 
 impl Supervisor {
-    /// Addresses in use on `network` by running containers other than `except`.
-    fn taken_on(&self, network: &str, except: &str) -> Vec<Ipv4Addr> {
-        self.store
-            .list()
-            .iter()
-            .filter(|o| o.id != except && o.is_running())
-            .filter_map(|o| o.network.endpoints.get(network).map(|e| e.ip))
-            .collect()
-    }
-
     /// A network's bridge, for a container to join it.
     fn bridge_for(
         &self,
@@ -209,17 +199,8 @@ impl Supervisor {
             &c.id,
             (net.kind == Kind::User).then_some(net.id.as_str()),
         );
-        let taken = self.taken_on(name, &c.id);
         bridge
-            .join(
-                &c.id,
-                netns,
-                &veth,
-                ifname,
-                &taken,
-                att.ipv4_address,
-                default_route,
-            )
+            .join(&c.id, netns, &veth, ifname, att.ipv4_address, default_route)
             .map_err(|e| {
                 if e.contains("in use") || e.contains("subnet") {
                     ContainerError::Invalid(e)

@@ -178,19 +178,13 @@ impl Bridge {
         netlink::delete_link(&self.name)
     }
 
-    /// Picks `want`, or the lowest address that neither `taken` nor a lease
-    /// holds, and leases it to container `id`.
-    fn lease(
-        &self,
-        id: &str,
-        taken: &[Ipv4Addr],
-        want: Option<Ipv4Addr>,
-    ) -> Result<Ipv4Addr, String> {
+    /// Picks `want`, or the lowest address no lease holds, and leases it to
+    /// container `id`. Running containers hold theirs from their start, or
+    /// again from the daemon's start (`readopt`).
+    fn lease(&self, id: &str, want: Option<Ipv4Addr>) -> Result<Ipv4Addr, String> {
         let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
         leases.remove(id);
-        let free = |a: &Ipv4Addr| {
-            *a != self.gateway && !taken.contains(a) && !leases.values().any(|l| l == a)
-        };
+        let free = |a: &Ipv4Addr| *a != self.gateway && !leases.values().any(|l| l == a);
         let (net, _) = self.subnet();
         let size = !mask(self.prefix_len);
         let addr = match want {
@@ -244,14 +238,12 @@ impl Bridge {
     /// Puts interface `ifname` of the namespace at `netns` on this bridge
     /// (host side `host_veth`) with `want` or the lowest free address; the
     /// default route goes through this bridge when `default_route`.
-    #[allow(clippy::too_many_arguments)]
     pub fn join(
         &self,
         id: &str,
         netns: &Path,
         host_veth: &str,
         ifname: &str,
-        taken: &[Ipv4Addr],
         want: Option<Ipv4Addr>,
         default_route: bool,
     ) -> Result<Endpoint, String> {
@@ -261,7 +253,7 @@ impl Bridge {
         {
             self.ensure()?;
         }
-        let addr = self.lease(id, taken, want)?;
+        let addr = self.lease(id, want)?;
         // Left from this container's last run while the kernel still tears
         // its old namespace down.
         let setup = || -> Result<(), String> {
@@ -334,22 +326,19 @@ mod tests {
     #[test]
     fn leases_never_repeat_and_requests_are_checked() {
         let b = Bridge::with_address("t", "10.9.0.1".parse().unwrap(), 24);
-        let a = b.lease("a", &[], None).unwrap();
-        let c = b.lease("c", &[], None).unwrap();
+        let a = b.lease("a", None).unwrap();
+        let c = b.lease("c", None).unwrap();
         assert_eq!(
             (a.to_string(), c.to_string()),
             ("10.9.0.2".into(), "10.9.0.3".into())
         );
         b.release("a");
-        assert_eq!(b.lease("d", &[], None).unwrap().to_string(), "10.9.0.2");
+        assert_eq!(b.lease("d", None).unwrap().to_string(), "10.9.0.2");
         let want = "10.9.0.50".parse().unwrap();
-        assert_eq!(b.lease("e", &[], Some(want)).unwrap(), want);
+        assert_eq!(b.lease("e", Some(want)).unwrap(), want);
+        assert!(b.lease("f", Some(want)).unwrap_err().contains("in use"));
         assert!(b
-            .lease("f", &[], Some(want))
-            .unwrap_err()
-            .contains("in use"));
-        assert!(b
-            .lease("f", &[], Some("10.8.0.5".parse().unwrap()))
+            .lease("f", Some("10.8.0.5".parse().unwrap()))
             .unwrap_err()
             .contains("10.9.0.0/24"));
         assert!(overlaps(
